@@ -1,0 +1,45 @@
+"""Names of every span, metric and attribute mlotel emits (telemetry contract v1).
+
+docs/semantic-conventions.md documents each one. Names follow the OpenTelemetry
+naming rules (dotted namespaces, singular, UCUM units) and do not change without
+a migration note.
+"""
+
+from __future__ import annotations
+
+SCHEMA_URL = "https://opentelemetry.io/schemas/1.26.0"
+SCOPE_NAME = "mlotel"
+
+# Attributes
+MODEL_NAME = "ml.model.name"
+MODEL_VERSION = "ml.model.version"
+MODEL_FRAMEWORK = "ml.model.framework"
+MODEL_PARAMS_HASH = "ml.model.params.hash"
+OPERATION_NAME = "ml.operation.name"
+BATCH_SIZE = "ml.batch.size"
+PREDICTION_ID = "ml.prediction.id"
+FEATURE_NAME = "ml.feature.name"
+FEATURE_CATEGORY = "ml.feature.category"
+OUTPUT_NAME = "ml.output.name"
+PREDICTION_CLASS = "ml.prediction.class"
+ERROR_TYPE = "error.type"
+FAULT_KIND = "mlotel.fault.kind"
+OVERFLOW = "otel.metric.overflow"  # the SDK's own attribute for series past a cardinality limit
+
+# Metrics
+PREDICTION_DURATION = "ml.prediction.duration"
+PREDICTION_BATCH_SIZE = "ml.prediction.batch.size"
+FEATURE_VALUE = "ml.feature.value"
+FEATURE_MISSING = "ml.feature.missing"
+FEATURE_CATEGORY_COUNT = "ml.feature.category.count"
+PREDICTION_VALUE = "ml.prediction.value"
+PREDICTION_CLASS_COUNT = "ml.prediction.class.count"
+FAULT_COUNT = "mlotel.fault.count"
+
+# Explicit-bucket advisory for ml.prediction.duration: 100 µs .. 60 s.
+DURATION_BUCKETS: tuple[float, ...] = (
+    0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075,
+    0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 30.0, 60.0,
+)  # fmt: skip
+# Rows per call: powers of two up to 1 Mi rows.
+BATCH_SIZE_BUCKETS: tuple[float, ...] = tuple(float(2**i) for i in range(0, 21))

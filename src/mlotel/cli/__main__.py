@@ -1,0 +1,5 @@
+import sys
+
+from mlotel.cli import main
+
+sys.exit(main())

@@ -1,0 +1,106 @@
+"""Reading pandas DataFrames and Series without importing pandas ourselves.
+
+These functions are only reached with a pandas object in hand, so pandas is
+already imported; it is looked up in ``sys.modules``, never imported here.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from mlotel.data._columns import to_column
+
+__all__ = ["column_getter", "is_dataframe", "is_pandas", "is_series", "pandas_column"]
+
+
+def is_pandas(obj: object) -> bool:
+    """Whether ``obj`` is a pandas object (checked without importing pandas)."""
+    return type(obj).__module__.startswith("pandas")
+
+
+def is_dataframe(obj: object) -> bool:
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(obj, pandas.DataFrame)
+
+
+def is_series(obj: object) -> bool:
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(obj, pandas.Series)
+
+
+def column_getter(df: Any) -> Callable[[int], Any]:
+    """A function giving the values (ndarray or ExtensionArray) of column ``i``.
+
+    ``df.items()`` builds a Series per column (about 10 us each), which dominates
+    reading a one-row frame; the block manager hands out the arrays directly.
+    That is internal API, so it is used only when present, with the public path
+    as the fallback.
+    """
+    iget_values = getattr(getattr(df, "_mgr", None), "iget_values", None)
+    if callable(iget_values):
+        return iget_values
+    return lambda i: series_array(df.iloc[:, i])
+
+
+def series_array(series: Any) -> Any:
+    """A Series' values: a numpy array for numpy dtypes, else its ExtensionArray."""
+    if isinstance(series.dtype, np.dtype):
+        return series.to_numpy()
+    return series.array
+
+
+def pandas_column(values: Any, *, categorical: bool, labels: bool) -> tuple[np.ndarray, bool] | None:
+    """Column values (as :func:`to_column`) from a pandas column's array.
+
+    ``values`` is a numpy array or a pandas ExtensionArray. Nullable and Arrow
+    numbers become ``float64`` with ``NaN`` for ``NA``; categoricals and strings
+    become object arrays with ``None`` for missing; tz-aware datetimes become
+    seconds since the epoch.
+    """
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind == "O":
+            return to_column(
+                _none_for_na(values), categorical=categorical, labels=labels, missing_is_none=True
+            )
+        return to_column(values, categorical=categorical, labels=labels)
+    dtype = values.dtype
+    if getattr(dtype, "name", None) == "category":
+        return _categories(values), True
+    kind = getattr(dtype, "kind", "O")
+    if kind == "f" or (kind in "iub" and not labels):
+        if not categorical:
+            return values.to_numpy(dtype=np.float64, na_value=np.nan), False
+    elif kind in "mM" and not categorical:
+        return to_column(values.to_numpy(dtype=f"{kind}8[ns]"))
+    objects = values.to_numpy(dtype=object, na_value=None)
+    if kind == "O" and _is_string(dtype):
+        return objects, True
+    return to_column(objects, categorical=categorical, labels=labels, missing_is_none=True)
+
+
+def _is_string(dtype: Any) -> bool:
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(dtype, pandas.StringDtype)
+
+
+def _categories(values: Any) -> np.ndarray:
+    # Look categories up by code; code -1 (missing) lands on the trailing None.
+    categories = values.categories
+    lookup = np.empty(len(categories) + 1, dtype=object)
+    lookup[:-1] = categories.to_numpy(dtype=object)
+    return lookup[values.codes]
+
+
+def _none_for_na(values: np.ndarray) -> np.ndarray:
+    # Object columns may mark missing as None, NaN, NaT or pandas.NA; pandas
+    # knows them all. Numbers among them convert to NaN from None.
+    missing = sys.modules["pandas"].isna(values)
+    if not missing.any():
+        return values
+    values = values.copy()
+    values[missing] = None
+    return values

@@ -1,0 +1,1 @@
+"""Getting telemetry out: provider set-up, mlotel's own aggregation, the OTLP JSON files."""

@@ -1,0 +1,158 @@
+"""Feed a call's input columns and outputs into per-feature sketches.
+
+One :class:`FeatureRecorder` per model binding. Columns come from
+:mod:`mlotel.data`; each numeric column updates one exponential-histogram series of
+``ml.feature.value`` (and ``ml.feature.missing``), each categorical column one top-K
+series of ``ml.feature.category.count``. Outputs go to ``ml.prediction.value`` /
+``ml.prediction.class.count`` the same way. The number of series per model is bounded
+by ``max_features`` (inputs) and ``max_classes`` (outputs).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from mlotel import _faults
+from mlotel import _semconv as sc
+from mlotel.data import Column, UnreadableInput, read_input, read_output
+from mlotel.monitor._options import MonitorOptions
+from mlotel.sketches import ExponentialHistogram, FrequentItems
+
+MAX_OUTPUT_COLUMNS = 32
+
+
+class FeatureRecorder:
+    """Bounded per-model map of column name -> series; sketches whole batches at once."""
+
+    def __init__(self, registry: Any, attributes: dict[str, Any], options: MonitorOptions) -> None:
+        self.options = options
+        self.attributes = attributes
+        max_buckets, top_k = options.max_buckets, options.top_k
+        self._value = registry.instrument(
+            sc.FEATURE_VALUE,
+            "exponential_histogram",
+            "1",
+            "Distribution of a numeric input feature.",
+            new_state=lambda: ExponentialHistogram(max_size=max_buckets),
+        )
+        self._missing = registry.instrument(
+            sc.FEATURE_MISSING, "counter", "{value}", "Missing (None/NaN) values of an input feature."
+        )
+        self._category = registry.instrument(
+            sc.FEATURE_CATEGORY_COUNT,
+            "category_counter",
+            "{value}",
+            "Occurrences of the top-K values of a categorical input feature; the rest under __other__.",
+            new_state=lambda: FrequentItems(k=top_k),
+            category_attribute=sc.FEATURE_CATEGORY,
+        )
+        self._prediction_value = registry.instrument(
+            sc.PREDICTION_VALUE,
+            "exponential_histogram",
+            "1",
+            "Distribution of a numeric model output (value, score or class probability).",
+            new_state=lambda: ExponentialHistogram(max_size=max_buckets),
+        )
+        self._prediction_class = registry.instrument(
+            sc.PREDICTION_CLASS_COUNT,
+            "category_counter",
+            "{prediction}",
+            "Predicted labels: the top-K classes, the rest under __other__.",
+            new_state=lambda: FrequentItems(k=top_k),
+            category_attribute=sc.PREDICTION_CLASS,
+        )
+        self._inputs: dict[tuple[str, bool], tuple[Any, Any]] = {}
+        self._outputs: dict[tuple[str, bool], Any] = {}
+        self._lock = threading.Lock()
+        self._rng = np.random.default_rng()
+
+    # -- series lookup (bounded) ----------------------------------------------------------
+    def _input_series(self, column: Column) -> tuple[Any, Any] | None:
+        key = (column.name, column.categorical)
+        found = self._inputs.get(key)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._inputs.get(key)
+            if found is None:
+                if len(self._inputs) >= self.options.max_features:
+                    return None
+                attributes = {**self.attributes, sc.FEATURE_NAME: column.name}
+                sketch = (self._category if column.categorical else self._value).series(attributes)
+                found = self._inputs[key] = (sketch, self._missing.series(attributes))
+            return found
+
+    def _output_series(self, column: Column, several: bool) -> Any:
+        key = (column.name if several else "", column.categorical)
+        found = self._outputs.get(key)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._outputs.get(key)
+            if found is None:
+                if len(self._outputs) >= MAX_OUTPUT_COLUMNS:
+                    return None
+                attributes = dict(self.attributes)
+                if several:
+                    attributes[sc.OUTPUT_NAME] = column.name
+                instrument = self._prediction_class if column.categorical else self._prediction_value
+                found = self._outputs[key] = instrument.series(attributes)
+            return found
+
+    # -- recording --------------------------------------------------------------------------
+    def _sample(self, n_rows: int) -> np.ndarray | bool | None:
+        """Row selection for ``sample_rate`` < 1: None = all rows, False = skip this call."""
+        rate = self.options.sample_rate
+        if rate >= 1.0:
+            return None
+        if n_rows == 1:
+            return bool(self._rng.random() < rate) or False
+        return self._rng.random(n_rows) < rate
+
+    def record(self, model_input: Any, result: Any) -> None:
+        options = self.options
+        if options.sketch_inputs and model_input is not None:
+            try:
+                frame = read_input(
+                    model_input,
+                    features=options.features,
+                    categorical=options.categorical,
+                    max_features=options.max_features,
+                )
+            except UnreadableInput as exc:
+                _faults.record_fault("input", exc, "the model input could not be read as rows of features")
+            else:
+                selection = self._sample(frame.n_rows)
+                if selection is not False:
+                    for column in frame.columns:
+                        series = self._input_series(column)
+                        if series is None:
+                            continue
+                        values = column.values if selection is None or selection is True else column.values[selection]
+                        sketch_series, missing_series = series
+                        missing = _update(sketch_series, values)
+                        if missing:
+                            missing_series.add(missing)
+        if options.sketch_outputs and result is not None:
+            try:
+                frame = read_output(result, class_names=options.class_names)
+            except UnreadableInput as exc:
+                _faults.record_fault("output", exc, "the model output could not be read")
+                return
+            several = len(frame.columns) > 1
+            for column in frame.columns:
+                series = self._output_series(column, several)
+                if series is not None:
+                    _update(series, column.values)
+
+
+def _update(series: Any, values: np.ndarray) -> int:
+    """Update a sketch series with a batch; return how many values were missing."""
+    with series.lock:
+        state = series.state
+        before = state.missing
+        state.update(values)
+        return state.missing - before

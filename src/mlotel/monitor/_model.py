@@ -1,0 +1,94 @@
+"""Per-model recording: what one monitored call adds to the span and to the metric series.
+
+A :class:`ModelBinding` is built once per (decorated function, runtime generation): it
+resolves every series the hot path will touch, so a call does no dictionary lookups for
+its common case and no attribute-set hashing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.trace import Status, StatusCode
+
+from mlotel import _faults
+from mlotel import _semconv as sc
+from mlotel.export._aggregates import HistogramState
+from mlotel.monitor._features import FeatureRecorder
+from mlotel.monitor._options import MonitorOptions
+
+_MAX_ERROR_TYPES = 32
+
+
+def _row_count(obj: Any) -> int | None:
+    from mlotel.data import row_count
+
+    return row_count(obj)
+
+
+class ModelBinding:
+    """Everything a call of one monitored model needs, bound to one runtime."""
+
+    def __init__(self, runtime: Any, model_name: str, options: MonitorOptions) -> None:
+        self.generation = runtime.generation
+        self.tracer = runtime.tracer
+        attributes = {sc.MODEL_NAME: model_name, sc.OPERATION_NAME: options.operation}
+        if options.version is not None:
+            attributes[sc.MODEL_VERSION] = options.version
+        self.attributes = attributes
+        self.span_name = f"{options.operation} {model_name}"
+        self.span_attributes = dict(attributes)
+        registry = runtime.registry
+        self._duration = registry.instrument(
+            sc.PREDICTION_DURATION,
+            "histogram",
+            "s",
+            "Duration of a monitored model call.",
+            new_state=lambda: HistogramState(sc.DURATION_BUCKETS),
+        )
+        self._duration_ok = self._duration.series(attributes)
+        self._batch = registry.instrument(
+            sc.PREDICTION_BATCH_SIZE,
+            "histogram",
+            "{row}",
+            "Rows per monitored call; its sum is the row throughput.",
+            new_state=lambda: HistogramState(sc.BATCH_SIZE_BUCKETS),
+        ).series(attributes)
+        self._errors: dict[type, Any] = {}
+        self.features = (
+            FeatureRecorder(registry, attributes, options) if options.sketch_inputs or options.sketch_outputs else None
+        )
+
+    def _error_series(self, error: BaseException) -> Any:
+        kind = type(error)
+        series = self._errors.get(kind)
+        if series is None:
+            name = kind.__qualname__ if len(self._errors) < _MAX_ERROR_TYPES else "_OTHER"
+            series = self._duration.series({**self.attributes, sc.ERROR_TYPE: name})
+            if len(self._errors) < _MAX_ERROR_TYPES:
+                self._errors[kind] = series
+        return series
+
+    def record(self, span: Any, model_input: Any, result: Any, error: BaseException | None, elapsed: float) -> None:
+        """Record one call. Called after the model returned or raised; never raises into the caller."""
+        n_rows = _row_count(model_input) if model_input is not None else None
+        if error is None:
+            self._duration_ok.record(elapsed)
+        else:
+            self._error_series(error).record(elapsed)
+        if n_rows is not None:
+            self._batch.record(n_rows)
+        if span.is_recording():
+            attributes: dict[str, Any] = {sc.PREDICTION_ID: f"{span.get_span_context().span_id:016x}"}
+            if n_rows is not None:
+                attributes[sc.BATCH_SIZE] = n_rows
+            if error is not None:
+                attributes[sc.ERROR_TYPE] = type(error).__qualname__
+                span.record_exception(error, escaped=True)
+                span.set_status(Status(StatusCode.ERROR, f"{type(error).__qualname__}: {error}"[:256]))
+            span.set_attributes(attributes)
+        if error is None and self.features is not None:
+            try:
+                self.features.record(model_input, result)
+            except Exception as exc:
+                _faults.record_fault("features", exc)

@@ -1,0 +1,367 @@
+"""Mergeable base-2 exponential histogram with the OTLP bucket layout."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from mlotel.sketches._convert import as_float64, from_json_float, json_float
+from mlotel.sketches._kernel import bucket_same_sign
+from mlotel.sketches.mapping import (
+    MAX_SCALE,
+    MIN_SCALE,
+    float_bits,
+    index_of_bits,
+    lower_boundary,
+)
+from mlotel.sketches.store import BucketStore
+
+__all__ = ["ExponentialHistogram"]
+
+_FORMAT_VERSION = 1
+
+
+class ExponentialHistogram:
+    """OTLP-compatible exponential histogram of finite values.
+
+    Bucket ``i`` of the positive store counts values in ``(base**i, base**(i+1)]``
+    with ``base = 2 ** (2 ** -scale)``; the negative store does the same for ``|v|``
+    of negative values; ``zero_count`` counts exact zeros (either sign).  The scale
+    starts at ``max_scale`` and is lowered only as far as needed for each store to
+    span at most ``max_size`` buckets, as in the OpenTelemetry SDK's
+    ``ExponentialBucketHistogramAggregation``.  Consequently the state (scale and
+    buckets) depends only on the multiset of values seen, so merging is exact,
+    associative and commutative (``sum`` up to float rounding).
+
+    NaN and ``None`` are counted in ``missing``; ``+inf``/``-inf`` in ``pos_inf`` /
+    ``neg_inf``; none of them enter buckets, ``count``, ``sum``, ``min`` or ``max``.
+    ``min``/``max`` are ``+inf``/``-inf`` while ``count == 0``.
+
+    Error guarantee: :meth:`quantile` returns a value within relative error
+    :attr:`relative_error` ``= (base - 1) / (base + 1)`` of the exact order statistic
+    (for magnitudes >= 2**-1022; all subnormals share one bucket, as in OTel).
+
+    Not thread-safe: callers serialize access.
+    """
+
+    __slots__ = (
+        "max_size",
+        "max_scale",
+        "scale",
+        "zero_count",
+        "positive",
+        "negative",
+        "count",
+        "sum",
+        "min",
+        "max",
+        "missing",
+        "pos_inf",
+        "neg_inf",
+    )
+
+    def __init__(self, max_size: int = 160, max_scale: int = MAX_SCALE) -> None:
+        if int(max_size) < 2:
+            raise ValueError("max_size must be >= 2")
+        if not MIN_SCALE <= int(max_scale) <= MAX_SCALE:
+            raise ValueError(f"max_scale must be in [{MIN_SCALE}, {MAX_SCALE}]")
+        self.max_size = int(max_size)
+        self.max_scale = int(max_scale)
+        self.clear()
+
+    # -- state -------------------------------------------------------------------
+    def clear(self) -> None:
+        self.scale = self.max_scale
+        self.zero_count = 0
+        self.positive = BucketStore()
+        self.negative = BucketStore()
+        self.count = 0
+        self.sum = 0.0
+        self.min = math.inf
+        self.max = -math.inf
+        self.missing = 0
+        self.pos_inf = 0
+        self.neg_inf = 0
+
+    def copy(self) -> ExponentialHistogram:
+        new = ExponentialHistogram.__new__(ExponentialHistogram)
+        for name in self.__slots__:
+            setattr(new, name, getattr(self, name))
+        new.positive = self.positive.copy()
+        new.negative = self.negative.copy()
+        return new
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ExponentialHistogram):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __repr__(self) -> str:
+        return (
+            f"ExponentialHistogram(scale={self.scale}, count={self.count}, zero_count={self.zero_count}, "
+            f"positive={self.positive!r}, negative={self.negative!r}, min={self.min}, max={self.max})"
+        )
+
+    @property
+    def relative_error(self) -> float:
+        """Quantile relative-error bound at the current scale: ``(base-1)/(base+1)``."""
+        base = 2.0 ** (2.0**-self.scale)
+        return (base - 1.0) / (base + 1.0)
+
+    @property
+    def base(self) -> float:
+        return 2.0 ** (2.0**-self.scale)
+
+    # -- updates -----------------------------------------------------------------
+    def update(self, values: Any) -> None:
+        """Add a batch of values (any real/bool array-like; NaN/None -> ``missing``)."""
+        x = as_float64(values)
+        if x.size == 0:
+            return
+        total = float(np.add.reduce(x))
+        if not math.isfinite(total):
+            x = self._take_non_finite(x)
+            if x.size == 0:
+                return
+            total = float(np.add.reduce(x))
+        self._add_finite(x, total, float(x.min()), float(x.max()))
+
+    def _take_non_finite(self, x: np.ndarray) -> np.ndarray:
+        """Count NaN/inf in ``x``; return the finite values."""
+        finite = np.isfinite(x)
+        n_finite = int(np.count_nonzero(finite))
+        if n_finite == x.size:  # the sum merely overflowed
+            return x
+        n_nan = int(np.count_nonzero(np.isnan(x)))
+        n_pos = int(np.count_nonzero(x == math.inf))
+        self.missing += n_nan
+        self.pos_inf += n_pos
+        self.neg_inf += x.size - n_finite - n_nan - n_pos
+        return x[finite]
+
+    def _add_finite(self, x: np.ndarray, total: float, lo: float, hi: float) -> None:
+        """Add finite float64 values with precomputed ``sum``, ``min`` and ``max``."""
+        n = x.size
+        pos = neg = None
+        if lo > 0.0:
+            pos, pos_lo = x, lo
+        elif hi < 0.0:
+            neg, neg_lo = x, -hi
+        else:
+            if hi > 0.0:
+                pos = x[x > 0.0]
+                pos_lo = float(pos.min())
+            if lo < 0.0:
+                neg = x[x < 0.0]
+                neg_lo = -float(neg.max())
+        zeros = n - (0 if pos is None else pos.size) - (0 if neg is None else neg.size)
+        pos_bits = None if pos is None else (float_bits(pos_lo), float_bits(hi))
+        neg_bits = None if neg is None else (float_bits(neg_lo), float_bits(-lo))
+        if pos is not None or neg is not None:
+            scale = self._fit_scale(pos_bits, neg_bits)
+            self._rescale(scale)
+            if pos is not None:
+                self.positive.add_counts(*bucket_same_sign(pos, False, *pos_bits, scale))
+            if neg is not None:
+                self.negative.add_counts(*bucket_same_sign(neg, True, *neg_bits, scale))
+        self.zero_count += zeros
+        self.count += n
+        self.sum += total
+        if lo < self.min:
+            self.min = lo
+        if hi > self.max:
+            self.max = hi
+
+    def _fit_scale(self, pos_bits: tuple[int, int] | None, neg_bits: tuple[int, int] | None) -> int:
+        """Largest scale <= current at which state plus the new magnitudes fit."""
+        scale = self.scale
+        ranges = []
+        for store, bits in ((self.positive, pos_bits), (self.negative, neg_bits)):
+            lo_hi = store.index_range
+            if bits is not None:
+                new = (index_of_bits(bits[0], scale), index_of_bits(bits[1], scale))
+                lo_hi = new if lo_hi is None else (min(lo_hi[0], new[0]), max(lo_hi[1], new[1]))
+            if lo_hi is not None:
+                ranges.append(lo_hi)
+        return scale - _downscale_needed(ranges, self.max_size)
+
+    def _rescale(self, scale: int) -> None:
+        if scale < self.scale:
+            self.positive.downscale(self.scale - scale)
+            self.negative.downscale(self.scale - scale)
+            self.scale = scale
+
+    def merge(self, other: ExponentialHistogram) -> None:
+        """Add ``other`` into ``self`` (exact at any pair of scales; ``other`` unchanged)."""
+        if not isinstance(other, ExponentialHistogram):
+            raise TypeError(f"cannot merge {type(other).__name__} into ExponentialHistogram")
+        if not (other.positive.is_empty() and other.negative.is_empty()):
+            scale = min(self.scale, other.scale)
+            k = [self.scale - scale, other.scale - scale]
+            ranges = []
+            for mine, theirs in ((self.positive, other.positive), (self.negative, other.negative)):
+                spans = [
+                    (r[0] >> d, r[1] >> d)
+                    for r, d in ((mine.index_range, k[0]), (theirs.index_range, k[1]))
+                    if r is not None
+                ]
+                if spans:
+                    ranges.append((min(s[0] for s in spans), max(s[1] for s in spans)))
+            scale -= _downscale_needed(ranges, self.max_size)
+            self._rescale(scale)
+            for mine, theirs in ((self.positive, other.positive), (self.negative, other.negative)):
+                if not theirs.is_empty():
+                    theirs = theirs.copy()
+                    theirs.downscale(other.scale - scale)
+                    mine.merge(theirs)
+        self.zero_count += other.zero_count
+        self.count += other.count
+        self.sum += other.sum
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+        self.missing += other.missing
+        self.pos_inf += other.pos_inf
+        self.neg_inf += other.neg_inf
+
+    # -- estimates -----------------------------------------------------------------
+    def bucket_bounds_and_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(lower, upper, counts)`` of every bucket in ascending value order:
+        negative buckets ``[-base**(i+1), -base**i)``, the zero bucket ``[0, 0]`` (only
+        when ``zero_count > 0``), then positive buckets ``(base**i, base**(i+1)]``."""
+        lowers, uppers, counts = [], [], []
+        neg = self.negative
+        if not neg.is_empty():
+            idx = np.arange(neg.offset + neg.counts.size - 1, neg.offset - 1, -1)
+            lowers.append(-lower_boundary(idx + 1, self.scale))
+            uppers.append(-lower_boundary(idx, self.scale))
+            counts.append(neg.counts[::-1])
+        if self.zero_count:
+            lowers.append(np.zeros(1))
+            uppers.append(np.zeros(1))
+            counts.append(np.array([self.zero_count], dtype=np.int64))
+        pos = self.positive
+        if not pos.is_empty():
+            idx = np.arange(pos.offset, pos.offset + pos.counts.size)
+            lowers.append(lower_boundary(idx, self.scale))
+            uppers.append(lower_boundary(idx + 1, self.scale))
+            counts.append(pos.counts)
+        if not counts:
+            empty = np.zeros(0)
+            return empty, empty.copy(), np.zeros(0, dtype=np.int64)
+        with np.errstate(over="ignore"):
+            return np.concatenate(lowers), np.concatenate(uppers), np.concatenate(counts)
+
+    def quantile(self, q: float | np.ndarray) -> float | np.ndarray:
+        """Estimate of the order statistic ``x[floor(q * (count - 1))]`` of the finite
+        values (numpy ``method="lower"``), within :attr:`relative_error` of it.
+
+        Each bucket is represented by the point ``2*L*U/(L+U)`` that minimizes the
+        worst relative error over ``(L, U]``; the result is clamped to ``[min, max]``.
+        NaN when the histogram holds no finite values.
+        """
+        qs = np.asarray(q, dtype=np.float64)
+        if np.any((qs < 0) | (qs > 1)):
+            raise ValueError("quantile levels must be in [0, 1]")
+        if self.count == 0:
+            out = np.full(qs.shape, math.nan)
+        else:
+            lower, upper, counts = self.bucket_bounds_and_counts()
+            with np.errstate(over="ignore", invalid="ignore"):
+                factor = 2.0 * self.base / (1.0 + self.base)
+                mag = np.minimum(np.abs(lower), np.abs(upper))  # base**i of the bucket
+                rep = np.where(lower < 0, -mag * factor, mag * factor)
+                rep = np.where((lower == 0) & (upper == 0), 0.0, rep)
+            cum = np.cumsum(counts)
+            rank = np.floor(qs * (self.count - 1)).astype(np.int64)
+            pos = np.searchsorted(cum, rank, side="right")
+            out = np.clip(rep[pos], self.min, self.max)
+        return float(out) if out.ndim == 0 else out
+
+    def cdf(self, x: float | np.ndarray) -> float | np.ndarray:
+        """Estimate of ``P(X <= x)`` over the finite values.
+
+        Guarantee: for ``x > 0`` the result lies in ``[F(x / base), F(x * base)]`` and
+        for ``x < 0`` in ``[F(x * base), F(x / base)]`` where ``F`` is the exact empirical
+        CDF; at ``x == 0`` it is exact.  Inside the bucket holding ``x`` the mass is
+        interpolated log-linearly.
+        """
+        xs = np.asarray(x, dtype=np.float64)
+        if self.count == 0:
+            out = np.full(xs.shape, math.nan)
+            return float(out) if out.ndim == 0 else out
+        lower, upper, counts = self.bucket_bounds_and_counts()
+        cum = np.concatenate(([0], np.cumsum(counts)))
+        flat = xs.ravel()
+        # Bucket holding each x: buckets are (L, U] for positives, [L, U) for negatives.
+        pos_side = np.searchsorted(upper, flat, side="left")
+        neg_side = np.searchsorted(upper, flat, side="right")
+        b = np.where(flat > 0, pos_side, neg_side)
+        b = np.minimum(b, counts.size - 1)
+        lo_b, up_b = lower[b], upper[b]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_base = math.log(self.base)
+            frac_pos = np.log(flat / lo_b) / log_base
+            frac_neg = np.log(lo_b / flat) / log_base
+            frac = np.where(flat > 0, frac_pos, frac_neg)
+        frac = np.where((lo_b == 0) & (up_b == 0), 1.0, frac)
+        frac = np.clip(np.nan_to_num(frac, nan=1.0), 0.0, 1.0)
+        inside = (flat >= lo_b) & (flat <= up_b)
+        below = cum[b] + np.where(inside, frac * counts[b], np.where(flat > up_b, counts[b], 0))
+        est = below / self.count
+        est = np.where(flat < self.min, 0.0, np.where(flat >= self.max, 1.0, est))
+        out = est.reshape(xs.shape)
+        return float(out) if out.ndim == 0 else out
+
+    # -- serialization -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe, versioned representation (non-finite floats as strings)."""
+        return {
+            "version": _FORMAT_VERSION,
+            "max_size": self.max_size,
+            "max_scale": self.max_scale,
+            "scale": self.scale,
+            "zero_count": self.zero_count,
+            "positive": {"offset": self.positive.offset, "counts": self.positive.counts.tolist()},
+            "negative": {"offset": self.negative.offset, "counts": self.negative.counts.tolist()},
+            "count": self.count,
+            "sum": json_float(self.sum),
+            "min": json_float(self.min),
+            "max": json_float(self.max),
+            "missing": self.missing,
+            "pos_inf": self.pos_inf,
+            "neg_inf": self.neg_inf,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ExponentialHistogram:
+        version = d.get("version")
+        if version != _FORMAT_VERSION:
+            raise ValueError(f"unsupported ExponentialHistogram format version {version!r}")
+        h = cls(max_size=d["max_size"], max_scale=d["max_scale"])
+        h.scale = int(d["scale"])
+        if not MIN_SCALE <= h.scale <= h.max_scale:
+            raise ValueError(f"scale {h.scale} out of range")
+        h.zero_count = int(d["zero_count"])
+        h.positive = BucketStore(d["positive"]["offset"], d["positive"]["counts"])
+        h.negative = BucketStore(d["negative"]["offset"], d["negative"]["counts"])
+        if max(len(h.positive), len(h.negative)) > h.max_size:
+            raise ValueError("bucket store larger than max_size")
+        h.count = int(d["count"])
+        h.sum = from_json_float(d["sum"])
+        h.min = from_json_float(d["min"])
+        h.max = from_json_float(d["max"])
+        h.missing = int(d["missing"])
+        h.pos_inf = int(d["pos_inf"])
+        h.neg_inf = int(d["neg_inf"])
+        return h
+
+
+def _downscale_needed(ranges: list[tuple[int, int]], max_size: int) -> int:
+    """Smallest ``k`` with every ``(lo >> k, hi >> k)`` spanning <= ``max_size`` buckets."""
+    k = 0
+    for lo, hi in ranges:
+        while (hi >> k) - (lo >> k) + 1 > max_size:
+            k += 1
+    return k
