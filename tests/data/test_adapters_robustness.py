@@ -76,7 +76,7 @@ def _read_or_refuse(fn, obj, **kwargs) -> Frame | None:
     return frame
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(structures, options)
 def test_python_structures(obj, kwargs):
     before = copy.deepcopy(obj)
@@ -89,7 +89,7 @@ def test_python_structures(obj, kwargs):
     assert _same(obj, before)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(arrays, options)
 def test_numpy_arrays(array, kwargs):
     before = array.copy()

@@ -30,6 +30,7 @@ def mixed() -> pd.DataFrame:
             "opted_in": pd.array([True, None, False], dtype="boolean"),
             "city": pd.Categorical(["paris", None, "lima"]),
             "plan": pd.array(["free", None, "pro"], dtype="string"),
+            "tier": pd.Series(["gold", None, "tin"]),  # pandas' default string dtype
             "note": np.array(["x", None, float("nan")], dtype=object),
             "seen": pd.to_datetime(["1970-01-01T00:00:10", None, "1970-01-02T00:00:00"], utc=True),
         }
@@ -48,6 +49,7 @@ def test_mixed_dtypes(check, mixed):
         "opted_in": (N, [1.0, None, 0.0]),
         "city": (C, ["paris", None, "lima"]),
         "plan": (C, ["free", None, "pro"]),
+        "tier": (C, ["gold", None, "tin"]),
         "note": (C, ["x", None, None]),
         "seen": (N, [10.0, None, 86400.0]),
     }
@@ -119,6 +121,12 @@ def test_series_with_several_features_is_a_row(check, mixed):
 def test_empty_frame(check):
     df = pd.DataFrame({"a": pd.Series([], dtype=float), "b": pd.Series([], dtype="string")})
     assert check(read_input(df)) == {"a": (N, []), "b": (C, [])}
+
+
+def test_interval_and_period_columns_are_categorical(check):
+    df = pd.DataFrame({"p": pd.period_range("2020-01", periods=2, freq="M")})
+    got = check(read_input(df))
+    assert got == {"p": (C, [pd.Period("2020-01", "M"), pd.Period("2020-02", "M")])}
 
 
 def test_pandas_index_reads_through_array_protocol(check):

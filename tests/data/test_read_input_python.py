@@ -120,6 +120,14 @@ def test_scalar_row_dict_selection_and_forcing(check):
     assert check(frame) == {"age": (N, [30.0]), "zip": (C, [2139]), "lost": (N, [None])}
 
 
+def test_defaultdict_is_read_without_being_changed(check):
+    import collections
+
+    data = collections.defaultdict(list, {"a": [1.0, 2.0]})
+    assert check(read_input(data, features=["a", "b"])) == {"a": (N, [1.0, 2.0]), "b": (N, [None, None])}
+    assert list(data) == ["a"]
+
+
 def test_non_string_dict_keys_become_strings(check):
     assert check(read_input({1: 2.0, (1, 2): 3.0})) == {"1": (N, [2.0]), "(1, 2)": (N, [3.0])}
 
@@ -142,6 +150,10 @@ def test_list_of_row_dicts_with_features(check):
 
 
 def test_list_starting_with_dict_but_holding_other_rows_is_unreadable():
+    gen = (k for k in "xyz")
+    with pytest.raises(UnreadableInput):
+        read_input([{"a": 1}, gen])
+    assert next(gen) == "x"  # not consumed while looking for keys
     with pytest.raises(UnreadableInput):
         read_input([{"a": 1}, [1, 2]])
     with pytest.raises(UnreadableInput):
@@ -152,7 +164,10 @@ def test_list_of_rows(check):
     frame = read_input([[1, "a", None], (2.5, "b", 3)])
     assert frame.n_rows == 2
     assert check(frame) == {"f0": (N, [1.0, 2.5]), "f1": (C, ["a", "b"]), "f2": (N, [None, 3.0])}
-    assert check(read_input([[1, 2], [3, 4]], features=["x", "y"])) == {"x": (N, [1.0, 3.0]), "y": (N, [2.0, 4.0])}
+    assert check(read_input([[1, 2], [3, 4]], features=["x", "y"])) == {
+        "x": (N, [1.0, 3.0]),
+        "y": (N, [2.0, 4.0]),
+    }
     assert check(read_input([np.array([1.0, 2.0]), np.array([3.0, 4.0])])) == {
         "f0": (N, [1.0, 3.0]),
         "f1": (N, [2.0, 4.0]),

@@ -52,7 +52,10 @@ def test_scalars_are_one_row(check):
 def test_probabilities_one_column_per_class(check):
     proba = np.array([[0.2, 0.8], [0.6, 0.4]])
     assert check(read_output(proba)) == {"0": (N, [0.2, 0.6]), "1": (N, [0.8, 0.4])}
-    assert check(read_output(proba, class_names=["ham", "spam"])) == {"ham": (N, [0.2, 0.6]), "spam": (N, [0.8, 0.4])}
+    assert check(read_output(proba, class_names=["ham", "spam"])) == {
+        "ham": (N, [0.2, 0.6]),
+        "spam": (N, [0.8, 0.4]),
+    }
     with pytest.raises(UnreadableInput, match="class names"):
         read_output(proba, class_names=["a", "b", "c"])
 
@@ -108,7 +111,10 @@ def test_list_of_dicts_like_hugging_face_pipelines(check):
 def test_pandas_outputs(check):
     assert check(read_output(pd.Series([1.5, None]))) == {"prediction": (N, [1.5, None])}
     assert check(read_output(pd.Series(pd.array([1, None], dtype="Int64")))) == {"prediction": (C, [1, None])}
-    assert check(read_output(pd.DataFrame({"p": [0.1], "label": ["a"]}))) == {"p": (N, [0.1]), "label": (C, ["a"])}
+    assert check(read_output(pd.DataFrame({"p": [0.1], "label": ["a"]}))) == {
+        "p": (N, [0.1]),
+        "label": (C, ["a"]),
+    }
     assert check(read_output(pd.DataFrame([[0.1, 0.9]]))) == {"0": (N, [0.1]), "1": (N, [0.9])}
     assert check(read_output(pd.DataFrame([[0.1]]))) == {"prediction": (N, [0.1])}
 

@@ -512,10 +512,10 @@ def test_align_with_real_exponential_histograms():
     rng = np.random.default_rng(59)
     a = np.concatenate((rng.lognormal(0, 1, N - 50), np.zeros(50)))
     b = rng.lognormal(0.5, 1, N) - 0.2  # some negatives
-    ha, hb = sketches.ExponentialHistogram(), sketches.ExponentialHistogram(max_size=80)
+    ha, hb = sketches.ExponentialHistogram(max_size=1600), sketches.ExponentialHistogram(max_size=500)
     ha.update(a)
     hb.update(b)
-    assert ha.scale >= 5 and hb.scale >= 4, (ha.scale, hb.scale)
+    assert ha.scale >= 5 and hb.scale >= 5, (ha.scale, hb.scale)
     assert ha.scale != hb.scale  # exercises the downscaling
     bins = align_exponential_histograms(ha, hb)
     assert bins.reference.sum() == N and bins.current.sum() == N
@@ -541,7 +541,9 @@ def test_align_with_real_exponential_histograms():
     assert got["psi"].value == pytest.approx(psi(exact_a, exact_b), rel=0.05)
     assert got["js"].value == pytest.approx(jensenshannon(exact_a, exact_b, base=2), rel=0.05)
     assert got["hellinger"].value == pytest.approx(hellinger_distance(exact_a, exact_b), rel=0.05)
-    assert all(r.verdict == "alert" for r in got.values())
+    # A log-mean shift of 0.5: every method flags it; PSI (0.15 on the raw deciles) only warns.
+    assert got["psi"].verdict == "warn"
+    assert all(r.verdict == "alert" for m, r in got.items() if m != "psi"), got
 
 
 def test_real_sketches_same_distribution_and_new_category():

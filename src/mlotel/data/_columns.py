@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["all_missing", "is_container", "to_column"]
+__all__ = ["all_missing", "is_container", "none_for_missing", "to_column"]
 
 # Object columns are typed (and checked for nested containers) from their first
 # values only: scanning a whole column in Python would be a per-value loop.
@@ -116,10 +116,10 @@ def _object_column(
             return values.astype(np.float64), False
         except Exception:  # mixed numbers and text, or a user __float__ failing
             pass
-    return (values if missing_is_none else _none_for_missing(values)), True
+    return (values if missing_is_none else none_for_missing(values)), True
 
 
-def _none_for_missing(values: np.ndarray) -> np.ndarray:
+def none_for_missing(values: np.ndarray) -> np.ndarray:
     """``values`` with every NaN-like element (``x != x``) replaced by None."""
     try:
         missing = values != values

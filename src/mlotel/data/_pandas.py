@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from mlotel.data._columns import to_column
+from mlotel.data._columns import none_for_missing, to_column
 
 __all__ = ["column_getter", "is_dataframe", "is_pandas", "is_series", "pandas_column"]
 
@@ -59,7 +59,8 @@ def pandas_column(values: Any, *, categorical: bool, labels: bool) -> tuple[np.n
     ``values`` is a numpy array or a pandas ExtensionArray. Nullable and Arrow
     numbers become ``float64`` with ``NaN`` for ``NA``; categoricals and strings
     become object arrays with ``None`` for missing; tz-aware datetimes become
-    seconds since the epoch.
+    seconds since the epoch. Returns ``None`` (drop the column) for an extension
+    type that cannot be converted.
     """
     if isinstance(values, np.ndarray):
         if values.dtype.kind == "O":
@@ -67,6 +68,13 @@ def pandas_column(values: Any, *, categorical: bool, labels: bool) -> tuple[np.n
                 _none_for_na(values), categorical=categorical, labels=labels, missing_is_none=True
             )
         return to_column(values, categorical=categorical, labels=labels)
+    try:
+        return _extension_column(values, categorical, labels)
+    except (TypeError, ValueError, NotImplementedError):  # third-party dtypes without to_numpy support
+        return None
+
+
+def _extension_column(values: Any, categorical: bool, labels: bool) -> tuple[np.ndarray, bool] | None:
     dtype = values.dtype
     if getattr(dtype, "name", None) == "category":
         return _categories(values), True
@@ -76,9 +84,13 @@ def pandas_column(values: Any, *, categorical: bool, labels: bool) -> tuple[np.n
             return values.to_numpy(dtype=np.float64, na_value=np.nan), False
     elif kind in "mM" and not categorical:
         return to_column(values.to_numpy(dtype=f"{kind}8[ns]"))
-    objects = values.to_numpy(dtype=object, na_value=None)
     if kind == "O" and _is_string(dtype):
-        return objects, True
+        na_value = getattr(dtype, "na_value", None)
+        if isinstance(na_value, float):
+            # pandas >= 3 "str": missing is NaN, which `x != x` finds faster than isna().
+            return none_for_missing(np.asarray(values, dtype=object)), True
+        return values.to_numpy(dtype=object, na_value=None), True
+    objects = values.to_numpy(dtype=object, na_value=None)
     return to_column(objects, categorical=categorical, labels=labels, missing_is_none=True)
 
 

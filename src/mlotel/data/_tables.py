@@ -111,7 +111,7 @@ def read_2d(a: np.ndarray, opt: ReadOptions, name_at: Callable[[int], str]) -> F
     for j in range(kept):
         name = name_at(j)
         forced = name in opt.forced
-        if block_convert and not forced and name not in builder:
+        if block_convert and not forced:
             if numbers is None:
                 numbers = a[:, :kept].astype(np.float64)
             builder.add(name, numbers[:, j], False)
@@ -133,9 +133,9 @@ def read_dataframe(df: Any, opt: ReadOptions) -> Frame:
         width = len(labels)
         names = opt.names if opt.names is not None else [positional_name(j) for j in range(width)]
         _check_width(names, width)
-        chosen: list[tuple[str, int | None]] = select(names, builder)  # type: ignore[assignment]
+        chosen: Sequence[tuple[str, int | None]] = select(names, builder)
     elif opt.names is None:
-        chosen = select(labels.tolist(), builder)  # type: ignore[assignment]
+        chosen = select(labels.tolist(), builder)
     else:
         chosen = select_by_name(labels.tolist(), opt.names, builder)
     get = column_getter(df)
@@ -158,8 +158,10 @@ def read_records(rows: Sequence[Any], opt: ReadOptions) -> Frame:
     builder = FrameBuilder(n_rows, opt.limit)
     if opt.names is None:
         try:
-            keys = list(dict.fromkeys(chain.from_iterable(rows)))
-        except TypeError as exc:  # a row that is not iterable, or an unhashable key
+            # dict.keys refuses a non-dict row before anything iterates it, so an
+            # iterator among the rows is never consumed.
+            keys = list(dict.fromkeys(chain.from_iterable(map(dict.keys, rows))))
+        except TypeError as exc:
             raise UnreadableInput("a list whose first item is a dict must hold only dicts") from exc
         chosen = [(name, keys[i]) for name, i in select(keys, builder)]
     else:
@@ -182,11 +184,13 @@ def read_column_dict(data: dict[Any, Any], opt: ReadOptions) -> Frame:
     or when the sequences differ in length.
     """
     builder = FrameBuilder(None, opt.limit)
+    # dict's own methods: a subclass' overrides (defaultdict's __missing__ included)
+    # are neither run nor allowed to change the caller's dict.
     if opt.names is None:
-        keys = list(data)
-        pairs = [(name, data[keys[i]]) for name, i in select(keys, builder)]
+        keys = list(dict.keys(data))
+        pairs = [(name, dict.__getitem__(data, keys[i])) for name, i in select(keys, builder)]
     else:
-        pairs = [(name, data.get(name, ABSENT)) for name, _ in select(opt.names, builder)]
+        pairs = [(name, dict.get(data, name, ABSENT)) for name, _ in select(opt.names, builder)]
     shapes = [_value_shape(value) for _, value in pairs]
     if "column" not in shapes:
         builder.drop(shapes.count("nested"))

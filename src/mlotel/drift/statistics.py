@@ -703,7 +703,8 @@ def align_exponential_histograms(reference: Any, current: Any) -> CommonBins:
     ``[-base^(i+1), -base^i)``, the zero bucket ``[-zero_threshold, zero_threshold]`` and positive
     buckets ``(base^i, base^(i+1)]`` with ``base = 2 ** 2 ** -scale``. The outermost bounds are
     clamped to the observed ``min``/``max`` of both histograms when those are finite. Missing
-    values are not part of either distribution.
+    values and infinities (``missing``, ``pos_inf``, ``neg_inf``) are not part of either
+    distribution.
     """
     scale = min(int(reference.scale), int(current.scale))
     sides = []

@@ -125,13 +125,16 @@ class GaugeState:
 class Series:
     """One attribute set of one instrument. Hot-path writers hold ``lock`` while mutating ``state``."""
 
-    __slots__ = ("instrument", "attributes", "lock", "state")
+    __slots__ = ("instrument", "attributes", "lock", "state", "new_state")
 
-    def __init__(self, instrument: Instrument, attributes: dict[str, Any]) -> None:
+    def __init__(
+        self, instrument: Instrument, attributes: dict[str, Any], new_state: Callable[[], Any] | None = None
+    ) -> None:
         self.instrument = instrument
         self.attributes = attributes
         self.lock = threading.Lock()
-        self.state = instrument.new_state()
+        self.new_state = new_state or instrument.new_state
+        self.state = self.new_state()
 
     # Hot-path helpers, one per kind; each is a few hundred nanoseconds.
     def record(self, value: float) -> None:
@@ -151,11 +154,22 @@ class Series:
         with self.lock:
             self.state.update(values)
 
+    def flush(self) -> None:
+        """Push buffered values into the sketch (states with a pending buffer only)."""
+        flush = getattr(self.state, "flush", None)
+        if flush is not None:
+            with self.lock:
+                self.state.flush()
+
     def take(self):
         """Swap the interval state out; return it, or None when nothing arrived."""
-        fresh = self.instrument.new_state()
+        fresh = self.new_state()
         with self.lock:
             state, self.state = self.state, fresh
+        inner = getattr(state, "sketch", None)  # a buffered sketch: hand on the sketch itself
+        if inner is not None:
+            state.flush()
+            state = inner
         return None if _is_empty(state) else state
 
 
@@ -206,8 +220,11 @@ class Instrument:
         self._series: dict[AttrKey, Series] = {}
         self._lock = threading.Lock()
 
-    def series(self, attributes: dict[str, Any]) -> Series:
-        """The series for ``attributes``; callers cache it (lookups are not for the hot path)."""
+    def series(self, attributes: dict[str, Any], new_state: Callable[[], Any] | None = None) -> Series:
+        """The series for ``attributes``; callers cache it (lookups are not for the hot path).
+
+        ``new_state`` overrides the instrument's state factory for this series.
+        """
         key = tuple(sorted(attributes.items()))
         found = self._series.get(key)
         if found is not None:
@@ -217,7 +234,7 @@ class Instrument:
             if found is None:
                 if len(self._series) >= self.max_series:
                     return self._overflow_locked()
-                found = self._series[key] = Series(self, dict(attributes))
+                found = self._series[key] = Series(self, dict(attributes), new_state)
             return found
 
     def _overflow_locked(self) -> Series:
@@ -342,6 +359,7 @@ class Registry:
         self._instruments: dict[str, Instrument] = {}
         self._accumulators: dict[int, _Accumulator] = {}
         self._listeners: list[Callable[[Interval, int], None]] = []
+        self._flushers: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         self._collect_lock = threading.Lock()
 
@@ -366,6 +384,11 @@ class Registry:
             if listener in self._listeners:
                 self._listeners.remove(listener)
 
+    def add_flusher(self, flush: Callable[[], None]) -> None:
+        """Call ``flush()`` before every collection (buffers that feed series in blocks)."""
+        with self._lock:
+            self._flushers.append(flush)
+
     def subscribe(self, key: int) -> None:
         """Start keeping an accumulation for the metric reader identified by ``key``."""
         with self._collect_lock:
@@ -376,7 +399,14 @@ class Registry:
         with self._collect_lock:
             now = time.time_ns()
             interval: Interval = []
-            for instrument in self.instruments():
+            instruments = self.instruments()
+            # Flush buffers first: a flush may add to other series (missing-value counters).
+            for flush in list(self._flushers):
+                flush()
+            for instrument in instruments:
+                for series in instrument.all_series():
+                    series.flush()
+            for instrument in instruments:
                 for series in instrument.all_series():
                     state = series.take()
                     if state is not None:

@@ -16,7 +16,8 @@ from typing import Any
 import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
+from opentelemetry.instrumentation.utils import _SUPPRESS_INSTRUMENTATION_KEY_PLAIN
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from mlotel import _faults, _runtime
@@ -26,6 +27,7 @@ from mlotel.monitor._options import MonitorOptions, positional_index, validate
 _INTERNAL = SpanKind.INTERNAL
 _set_span_in_context = trace.set_span_in_context
 _attach = otel_context.attach
+_get_current = otel_context.get_current
 _detach = otel_context.detach
 _ids = itertools.count(1)
 _ID_PREFIX = [os.urandom(4).hex()]
@@ -84,12 +86,16 @@ class _Monitor:
 def _start(monitor: _Monitor, instance: Any, args: tuple, kwargs: dict):
     """Start the span and make it current. Returns what :func:`_finish` needs, or None to pass through."""
     runtime = _runtime.active()
-    if runtime is None or not runtime.enabled or not is_instrumentation_enabled():
+    if runtime is None or not runtime.enabled:
+        return None
+    # is_instrumentation_enabled(), inlined: one context lookup serves the check and the parent.
+    ctx = _get_current()
+    if ctx.get(_SUPPRESS_INSTRUMENTATION_KEY) or ctx.get(_SUPPRESS_INSTRUMENTATION_KEY_PLAIN):
         return None
     binding = monitor.binding(runtime)
     model_input = monitor.model_input(instance, args, kwargs)
-    span = binding.tracer.start_span(binding.span_name, kind=_INTERNAL, attributes=binding.span_attributes)
-    token = _attach(_set_span_in_context(span))
+    span = binding.tracer.start_span(binding.span_name, ctx, _INTERNAL)
+    token = _attach(_set_span_in_context(span, ctx))
     return binding, span, token, model_input
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from mlotel import _faults
 from mlotel import _semconv as sc
 from mlotel.data import Column, UnreadableInput, read_input, read_output
+from mlotel.monitor._buffer import BufferedSketch, MatrixBuffer
 from mlotel.monitor._options import MonitorOptions
 from mlotel.sketches import ExponentialHistogram, FrequentItems
 
@@ -68,6 +69,9 @@ class FeatureRecorder:
         self._outputs: dict[tuple[str, bool], Any] = {}
         self._lock = threading.Lock()
         self._rng = np.random.default_rng()
+        self._registry = registry
+        self._input_matrix: MatrixBuffer | None = None
+        self._output_matrix: MatrixBuffer | None = None
 
     # -- series lookup (bounded) ----------------------------------------------------------
     def _input_series(self, column: Column) -> tuple[Any, Any] | None:
@@ -81,9 +85,22 @@ class FeatureRecorder:
                 if len(self._inputs) >= self.options.max_features:
                     return None
                 attributes = {**self.attributes, sc.FEATURE_NAME: column.name}
-                sketch = (self._category if column.categorical else self._value).series(attributes)
-                found = self._inputs[key] = (sketch, self._missing.series(attributes))
+                missing = self._missing.series(attributes)
+                found = self._inputs[key] = (self._buffered(column.categorical, attributes, missing), missing)
             return found
+
+    def _buffered(self, categorical: bool, attributes: dict[str, Any], missing: Any = None) -> Any:
+        """A series whose state is a buffered sketch; flushes report missing values to ``missing``."""
+        instrument = self._category if categorical else self._value
+        if missing is None:
+            instrument = self._prediction_class if categorical else self._prediction_value
+        make = instrument.new_state
+        on_missing = missing.add if missing is not None else None
+
+        def new_state() -> BufferedSketch:
+            return BufferedSketch(make(), numeric=not categorical, on_missing=on_missing)
+
+        return instrument.series(attributes, new_state)
 
     def _output_series(self, column: Column, several: bool) -> Any:
         key = (column.name if several else "", column.categorical)
@@ -98,8 +115,7 @@ class FeatureRecorder:
                 attributes = dict(self.attributes)
                 if several:
                     attributes[sc.OUTPUT_NAME] = column.name
-                instrument = self._prediction_class if column.categorical else self._prediction_value
-                found = self._outputs[key] = instrument.series(attributes)
+                found = self._outputs[key] = self._buffered(column.categorical, attributes)
             return found
 
     # -- recording --------------------------------------------------------------------------
@@ -112,9 +128,41 @@ class FeatureRecorder:
             return bool(self._rng.random() < rate) or False
         return self._rng.random(n_rows) < rate
 
+    # -- the numpy fast path -----------------------------------------------------------------
+    @staticmethod
+    def _fast(buffer: MatrixBuffer | None, X: Any) -> bool:
+        """Feed ``X`` to a learned matrix layout when it fits it exactly (same ndim and width)."""
+        if buffer is None or type(X) is not np.ndarray or X.dtype.kind not in "fiub":
+            return False
+        if X.ndim == 2:
+            if X.shape[1] != buffer.width:
+                return False
+            buffer.update(X)
+            return True
+        return False
+
+    def _learn(self, value: Any, frame: Any, series: list[Any]) -> MatrixBuffer | None:
+        """A matrix buffer for a positional numeric numpy 2-D value read into ``series``."""
+        if (
+            type(value) is np.ndarray
+            and value.ndim == 2
+            and value.dtype.kind in "fiub"
+            and frame.dropped_columns == 0
+            and len(frame.columns) == value.shape[1] == len(series)
+            and not any(c.categorical for c in frame.columns)
+            and all(s is not None for s in series)
+            and self.options.sample_rate >= 1.0
+        ):
+            buffer = MatrixBuffer(series, threading.Lock)
+            self._registry.add_flusher(buffer.flush)
+            return buffer
+        return None
+
     def record(self, model_input: Any, result: Any) -> None:
         options = self.options
-        if options.sketch_inputs and model_input is not None:
+        if options.sketch_inputs and self._fast(self._input_matrix, model_input):
+            pass
+        elif options.sketch_inputs and model_input is not None:
             try:
                 frame = read_input(
                     model_input,
@@ -132,10 +180,14 @@ class FeatureRecorder:
                         if series is None:
                             continue
                         values = column.values if selection is None or selection is True else column.values[selection]
-                        sketch_series, missing_series = series
-                        missing = _update(sketch_series, values)
-                        if missing:
-                            missing_series.add(missing)
+                        sketch_series = series[0]
+                        with sketch_series.lock:
+                            sketch_series.state.update(values)
+                    if self._input_matrix is None and selection is None:
+                        series = [self._input_series(c) for c in frame.columns]
+                        self._input_matrix = self._learn(model_input, frame, [s and s[0] for s in series])
+        if options.sketch_outputs and self._fast(self._output_matrix, result):
+            return
         if options.sketch_outputs and result is not None:
             try:
                 frame = read_output(result, class_names=options.class_names)
@@ -146,13 +198,8 @@ class FeatureRecorder:
             for column in frame.columns:
                 series = self._output_series(column, several)
                 if series is not None:
-                    _update(series, column.values)
-
-
-def _update(series: Any, values: np.ndarray) -> int:
-    """Update a sketch series with a batch; return how many values were missing."""
-    with series.lock:
-        state = series.state
-        before = state.missing
-        state.update(values)
-        return state.missing - before
+                    with series.lock:
+                        series.state.update(column.values)
+            if self._output_matrix is None:
+                series = [self._output_series(c, several) for c in frame.columns]
+                self._output_matrix = self._learn(result, frame, series)

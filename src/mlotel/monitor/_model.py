@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from opentelemetry.trace import Status, StatusCode
 
 from mlotel import _faults
 from mlotel import _semconv as sc
+from mlotel.data import row_count
 from mlotel.export._aggregates import HistogramState
 from mlotel.monitor._features import FeatureRecorder
 from mlotel.monitor._options import MonitorOptions
@@ -20,10 +22,10 @@ from mlotel.monitor._options import MonitorOptions
 _MAX_ERROR_TYPES = 32
 
 
-def _row_count(obj: Any) -> int | None:
-    from mlotel.data import row_count
-
-    return row_count(obj)
+def _row_count(obj: Any, features: Any) -> int | None:
+    if type(obj) is np.ndarray and obj.ndim == 2:  # the common case, inlined
+        return obj.shape[0]
+    return row_count(obj, features=features)
 
 
 class ModelBinding:
@@ -37,7 +39,9 @@ class ModelBinding:
             attributes[sc.MODEL_VERSION] = options.version
         self.attributes = attributes
         self.span_name = f"{options.operation} {model_name}"
+        # Set on the span once, at the end, with the per-call ones: one attribute-cleaning pass.
         self.span_attributes = dict(attributes)
+        self._features_option = options.features
         registry = runtime.registry
         self._duration = registry.instrument(
             sc.PREDICTION_DURATION,
@@ -71,7 +75,7 @@ class ModelBinding:
 
     def record(self, span: Any, model_input: Any, result: Any, error: BaseException | None, elapsed: float) -> None:
         """Record one call. Called after the model returned or raised; never raises into the caller."""
-        n_rows = _row_count(model_input) if model_input is not None else None
+        n_rows = _row_count(model_input, self._features_option) if model_input is not None else None
         if error is None:
             self._duration_ok.record(elapsed)
         else:
@@ -79,7 +83,10 @@ class ModelBinding:
         if n_rows is not None:
             self._batch.record(n_rows)
         if span.is_recording():
-            attributes: dict[str, Any] = {sc.PREDICTION_ID: f"{span.get_span_context().span_id:016x}"}
+            attributes: dict[str, Any] = {
+                **self.span_attributes,
+                sc.PREDICTION_ID: f"{span.get_span_context().span_id:016x}",
+            }
             if n_rows is not None:
                 attributes[sc.BATCH_SIZE] = n_rows
             if error is not None:

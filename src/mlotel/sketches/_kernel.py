@@ -1,65 +1,147 @@
 """Vectorized batch bucketing on float64 bits (no sorting, no log, one bincount).
 
-For a batch of same-sign finite non-zero values we bincount *fine keys* --
-``(|bits| - 1) >> (52 - L)``, i.e. the biased exponent plus the top ``L`` mantissa
-bits -- offset so the smallest key is 0.  At scale ``s <= 0`` we use ``L = 0`` and a
-fine key is an exact scale-0 index.  At ``s > 0`` we use ``L = s + 5``: every fine slice
-then lies inside one bucket except those holding one of the (irrational) bucket
-boundaries, about 1 in 32.  Only elements in such *split* slices are compared against
-the exact integer threshold (see :mod:`mlotel.sketches.mapping`), so the result equals
+We bincount *fine keys* -- ``(|bits| - 1) >> (52 - L)``, the biased exponent plus the
+top ``L`` mantissa bits.  At scale ``s <= 0`` we use ``L = 0``: a fine key is then an
+exact scale-0 index.  At ``s > 0`` we use ``L = s + 7``: every fine slice lies inside
+one bucket except those holding one of the (irrational) bucket boundaries, about 1 in
+128, and only elements in such *split* slices are compared with the exact integer
+threshold from :mod:`mlotel.sketches.mapping`.  The result therefore equals
 ``bincount(map_to_index(values, s))`` exactly.
 
-Per element the work is one add, one shift, one bincount and one byte-table lookup.
+* Same-sign batches: one add (which also subtracts the window start), one shift, one
+  bincount over the occupied window.
+* Mixed signs / zeros: ``(bits + 2**sh - 1) >> sh`` keeps the sign bit above the
+  magnitude key, so one bincount separates zeros (key 0), positives and negatives
+  (keys above ``2**(63-sh)``).  The count array spans the whole key space but numpy
+  allocates it with ``calloc`` from a fresh mmap, so only the pages of occupied windows
+  are ever touched.  Used while the key space stays below ``2**25`` (scale <= 6);
+  otherwise callers split the batch by sign first.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import numpy as np
 
-from mlotel.sketches.mapping import _subnormal_index, _octave_position, sub_octave_table
+from mlotel.sketches.mapping import _octave_position, _subnormal_index, sub_octave_table
 
-EXTRA_BITS = 5
+EXTRA_BITS = 7
+_ALIGN_BITS = 12
 _MANT = 52
 _SIGN = 1 << 63
 _U64 = (1 << 64) - 1
 # Octave tables are cached per scale up to this scale (2**(s+5) entries each).
 _TABLE_MAX_SCALE = 12
+_MAX_SPACE_BITS = 25
+# Arrays above glibc's largest mmap threshold (32 MiB) are always fresh mmaps, so
+# calloc hands them out zeroed without touching them.
+_LAZY_COUNTS = (32 << 20) // 8 + 1
+_LAZY_BYTES = (32 << 20) + 1
 
 
 def fine_bits(scale: int) -> int:
     return 0 if scale <= 0 else scale + EXTRA_BITS
 
 
+def mixed_supported(scale: int) -> bool:
+    return 12 + fine_bits(scale) <= _MAX_SPACE_BITS
+
+
+def window_bounds(scale: int, low_bits: int, high_bits: int) -> tuple[int, int]:
+    """Fine-key window ``[f_lo, f_hi]`` covering magnitudes ``low..high`` (IEEE bits),
+    widened to whole octaves (or 4096-slice blocks) so that it is reused across
+    batches and its table stays cached."""
+    shift = _MANT - fine_bits(scale)
+    align = min(fine_bits(scale), _ALIGN_BITS)
+    f_lo = ((low_bits - 1) >> shift) >> align << align
+    f_hi = ((((high_bits - 1) >> shift) >> align) + 1 << align) - 1
+    return f_lo, f_hi
+
+
+class _Window(NamedTuple):
+    lo: int  # bucket index of the first fine key
+    hi: int  # highest bucket index reachable (one more than the last key's if split)
+    index: np.ndarray  # bucket index at the start of each fine key
+    thr: np.ndarray  # split threshold in |bits| - 1 space, 0 where not split
+    split: np.ndarray  # thr != 0
+    starts: np.ndarray  # first fine key of each bucket lo..index[-1]
+
+
 @functools.lru_cache(maxsize=64)
-def _window(scale: int, f_lo: int, f_hi: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bucket index at the start of each fine key in ``[f_lo, f_hi]`` and its split
-    threshold in ``bits - 1`` space (0 where the slice is not split)."""
+def _window(scale: int, f_lo: int, f_hi: int) -> _Window:
+    """Bucket table for fine keys ``f_lo..f_hi`` at ``scale``."""
     bits = fine_bits(scale)
     keys = np.arange(f_lo, f_hi + 1, dtype=np.int64)
     exponent = keys >> bits
     if scale <= 0:
         index = (exponent - 1023) >> -scale
-        return index, np.zeros(keys.size, dtype=np.int64)
-    sub = keys & ((1 << bits) - 1)
-    if scale <= _TABLE_MAX_SCALE:
-        j_table, thr_table = sub_octave_table(scale, bits)
-        j, thr = j_table[sub], thr_table[sub]
+        thr = np.zeros(keys.size, dtype=np.int64)
     else:
-        shift = _MANT - bits
-        starts = sub << shift
-        j, nxt = _octave_position(scale, starts)
-        thr = np.where(nxt <= starts + ((1 << shift) - 1), nxt, 0)
-    index = ((exponent - 1023) << scale) + j
-    subnormal = exponent == 0
-    if subnormal.any():
-        index[subnormal] = _subnormal_index(scale)
-        thr = np.where(subnormal, 0, thr)
-    thr = np.where(thr != 0, (exponent << _MANT) | thr, 0)
-    index.setflags(write=False)
-    thr.setflags(write=False)
-    return index, thr
+        sub = keys & ((1 << bits) - 1)
+        if scale <= _TABLE_MAX_SCALE:
+            j_table, thr_table = sub_octave_table(scale, bits)
+            j, thr = j_table[sub], thr_table[sub]
+        else:
+            shift = _MANT - bits
+            slice_starts = sub << shift
+            j, nxt = _octave_position(scale, slice_starts)
+            thr = np.where(nxt <= slice_starts + ((1 << shift) - 1), nxt, 0)
+        index = ((exponent - 1023) << scale) + j
+        subnormal = exponent == 0
+        if subnormal.any():
+            index[subnormal] = _subnormal_index(scale)
+            thr = np.where(subnormal, 0, thr)
+        thr = np.where(thr != 0, (exponent << _MANT) | thr, 0)
+    split = thr != 0
+    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+    for arr in (index, thr, split, starts):
+        arr.setflags(write=False)
+    return _Window(int(index[0]), int(index[-1]) + int(split[-1]), index, thr, split, starts)
+
+
+def _finish(
+    bits: np.ndarray, keys: np.ndarray, fine: np.ndarray, windows: list[tuple[int, int, int]], scale: int
+) -> list[tuple[int, np.ndarray]]:
+    """Turn fine-key counts into bucket counts for each ``(key_base, f_lo, f_hi)``
+    window, correcting split slices element by element."""
+    tables = []
+    any_split = False
+    for base, f_lo, f_hi in windows:
+        win = _window(scale, f_lo, f_hi)
+        counts = fine[base : base + win.index.size]
+        occupied = bool(counts[win.split].any())
+        any_split |= occupied
+        tables.append((base, win, counts, occupied))
+    if any_split:
+        if len(tables) == 1 and tables[0][0] == 0 and fine.size == tables[0][1].index.size:
+            lut = tables[0][1].split
+        else:
+            lut = np.zeros(max(fine.size, _LAZY_BYTES), dtype=np.bool_)  # untouched pages stay virtual
+            for base, win, _, _ in tables:
+                lut[base : base + win.index.size] = win.split
+        sel = np.flatnonzero(lut.take(keys))
+        sel_keys = keys[sel]
+        x1 = (bits[sel] & np.uint64(_SIGN - 1)).view(np.int64) - 1
+    out = []
+    for base, win, counts, occupied in tables:
+        # Every bucket lo..index[-1] owns at least one fine key (slices are narrower
+        # than buckets), so per-bucket sums are run sums over the fine counts.
+        result = np.add.reduceat(counts, win.starts)
+        if win.hi > int(win.index[-1]):
+            result = np.append(result, 0)
+        if occupied:
+            width = win.index.size
+            inside = (sel_keys >= base) & (sel_keys < base + width)
+            local = sel_keys[inside] - base
+            local = local[x1[inside] >= win.thr[local]]
+            if local.size:
+                moved = np.bincount(win.index[local] - win.lo, minlength=result.size)
+                result[:-1] -= moved[:-1]
+                result[1:] += moved[:-1]
+        out.append((win.lo, result.astype(np.int64, copy=False)))
+    return out
 
 
 def bucket_same_sign(
@@ -71,31 +153,58 @@ def bucket_same_sign(
     ``low_bits``/``high_bits``: IEEE bits of the smallest/largest magnitude present.
     """
     shift = _MANT - fine_bits(scale)
-    f_lo = (low_bits - 1) >> shift
-    f_hi = (high_bits - 1) >> shift
+    f_lo, f_hi = window_bounds(scale, low_bits, high_bits)
+    bits = values.view(np.uint64)
     add = (-(1 + (f_lo << shift)) - (_SIGN if negative else 0)) & _U64
-    keys = np.add(values.view(np.uint64), np.uint64(add))
+    keys = np.add(bits, np.uint64(add))
     np.right_shift(keys, np.uint64(shift), out=keys)
     keys = keys.view(np.int64)
-    width = f_hi - f_lo + 1
-    fine = np.bincount(keys, minlength=width)
-    index, thr = _window(scale, f_lo, f_hi)
-    base = int(index[0])
-    top = int(index[-1]) + (1 if thr[-1] else 0)
-    split = thr != 0
-    moved = None
-    if split.any() and fine[split].any():
-        # Elements in split slices: compare their exact bits with the threshold.
-        sel = np.flatnonzero(split.view(np.uint8).take(keys))
-        sel_keys = keys[sel]
-        x1 = values.view(np.int64)[sel] & (_SIGN - 1)
-        x1 -= 1
-        up = x1 >= thr[sel_keys]
-        moved = np.bincount(sel_keys[up], minlength=width)
-    if base == top and moved is None:
-        return base, np.array([values.size], dtype=np.int64)
-    weights = fine if moved is None else fine - moved
-    counts = np.bincount(index - base, weights=weights, minlength=top - base + 1)
-    if moved is not None:
-        counts[1:] += np.bincount(index - base, weights=moved, minlength=top - base)[: top - base]
-    return base, counts.astype(np.int64)
+    fine = np.bincount(keys, minlength=f_hi - f_lo + 1)
+    return _finish(bits, keys, fine, [(0, f_lo, f_hi)], scale)[0]
+
+
+def magnitude_extremes(values: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """``(bits - 1, smallest positive bits - 1, smallest negative |bits| - 1)``.
+
+    With ``x1 = bits - 1`` (wrapping), zero becomes all ones and -0.0 becomes
+    ``2**63 - 1``, so the unsigned minimum is the smallest positive value and the
+    signed minimum the negative value nearest zero.  Meaningful only for signs that
+    are present.
+    """
+    x1 = np.subtract(values.view(np.uint64), np.uint64(1))
+    pos_min = int(x1.min())
+    neg_min = int(x1.view(np.int64).min()) + _SIGN
+    return x1, pos_min, neg_min
+
+
+def bucket_mixed(
+    x1: np.ndarray,
+    values: np.ndarray,
+    pos_bits: tuple[int, int] | None,
+    neg_bits: tuple[int, int] | None,
+    scale: int,
+) -> tuple[int, tuple[int, np.ndarray] | None, tuple[int, np.ndarray] | None]:
+    """Zero count and per-sign ``(offset, counts)`` for finite values of any sign.
+
+    ``x1`` is the array returned by :func:`magnitude_extremes` (consumed: overwritten
+    with keys); ``pos_bits``/``neg_bits`` are (low, high) magnitude bits per present
+    sign.  Requires :func:`mixed_supported(scale) <mixed_supported>`.
+    """
+    shift = _MANT - fine_bits(scale)
+    keys = np.add(x1, np.uint64(1 << shift), out=x1)
+    np.right_shift(keys, np.uint64(shift), out=keys)
+    keys = keys.view(np.int64)
+    half = 1 << (63 - shift)
+    windows = []
+    if pos_bits is not None:
+        f_lo, f_hi = window_bounds(scale, *pos_bits)
+        windows.append((f_lo + 1, f_lo, f_hi))
+    if neg_bits is not None:
+        f_lo, f_hi = window_bounds(scale, *neg_bits)
+        windows.append((half + f_lo + 1, f_lo, f_hi))
+    fine = np.bincount(keys, minlength=max(_LAZY_COUNTS, *(b + hi - lo + 1 for b, lo, hi in windows)))
+    zeros = int(fine[0]) + (int(fine[half]) if fine.size > half else 0)
+    results = _finish(values.view(np.uint64), keys, fine, windows, scale)
+    pos = results.pop(0) if pos_bits is not None else None
+    neg = results.pop(0) if neg_bits is not None else None
+    return zeros, pos, neg

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from mlotel.sketches._convert import as_float64, from_json_float, json_float
-from mlotel.sketches._kernel import bucket_same_sign
+from mlotel.sketches._kernel import bucket_mixed, bucket_same_sign, magnitude_extremes, mixed_supported
 from mlotel.sketches.mapping import (
     MAX_SCALE,
     MIN_SCALE,
@@ -144,29 +144,40 @@ class ExponentialHistogram:
     def _add_finite(self, x: np.ndarray, total: float, lo: float, hi: float) -> None:
         """Add finite float64 values with precomputed ``sum``, ``min`` and ``max``."""
         n = x.size
-        pos = neg = None
-        if lo > 0.0:
-            pos, pos_lo = x, lo
-        elif hi < 0.0:
-            neg, neg_lo = x, -hi
+        if lo > 0.0 or hi < 0.0:  # one sign, no zeros: the common fast path
+            negative = hi < 0.0
+            bits = (float_bits(-hi), float_bits(-lo)) if negative else (float_bits(lo), float_bits(hi))
+            scale = self._fit_scale(None if negative else bits, bits if negative else None)
+            self._rescale(scale)
+            store = self.negative if negative else self.positive
+            store.add_counts(*bucket_same_sign(x, negative, *bits, scale))
+        elif lo == 0.0 and hi == 0.0:
+            self.zero_count += n
         else:
-            if hi > 0.0:
-                pos = x[x > 0.0]
-                pos_lo = float(pos.min())
-            if lo < 0.0:
-                neg = x[x < 0.0]
-                neg_lo = -float(neg.max())
-        zeros = n - (0 if pos is None else pos.size) - (0 if neg is None else neg.size)
-        pos_bits = None if pos is None else (float_bits(pos_lo), float_bits(hi))
-        neg_bits = None if neg is None else (float_bits(neg_lo), float_bits(-lo))
-        if pos is not None or neg is not None:
+            x1, pos_min, neg_min = magnitude_extremes(x)
+            pos_bits = (pos_min + 1, float_bits(hi)) if hi > 0.0 else None
+            neg_bits = (neg_min + 1, float_bits(-lo)) if lo < 0.0 else None
             scale = self._fit_scale(pos_bits, neg_bits)
             self._rescale(scale)
+            if mixed_supported(scale):
+                zeros, pos, neg = bucket_mixed(x1, x, pos_bits, neg_bits, scale)
+            else:  # narrow ranges at a high scale: split by sign first
+                del x1
+                pos = neg = None
+                zeros = n
+                if pos_bits is not None:
+                    part = x[x > 0.0]
+                    zeros -= part.size
+                    pos = bucket_same_sign(part, False, *pos_bits, scale)
+                if neg_bits is not None:
+                    part = x[x < 0.0]
+                    zeros -= part.size
+                    neg = bucket_same_sign(part, True, *neg_bits, scale)
             if pos is not None:
-                self.positive.add_counts(*bucket_same_sign(pos, False, *pos_bits, scale))
+                self.positive.add_counts(*pos)
             if neg is not None:
-                self.negative.add_counts(*bucket_same_sign(neg, True, *neg_bits, scale))
-        self.zero_count += zeros
+                self.negative.add_counts(*neg)
+            self.zero_count += zeros
         self.count += n
         self.sum += total
         if lo < self.min:

@@ -80,7 +80,7 @@ class Moments:
         if not math.isfinite(mean):  # the sum overflowed: fall back to a scaled mean
             mean = float(np.mean(x / n)) * n if n else 0.0
         dev = x - mean
-        m2 = float(np.dot(dev, dev))
+        m2 = float(np.einsum("i,i->", dev, dev))  # not BLAS: no thread wake-ups
         # One correction step for the rounding of `mean` (keeps m2 exact to ~1 ulp).
         mean += float(np.add.reduce(dev)) / n
         self._combine(n, mean, m2, lo, hi)

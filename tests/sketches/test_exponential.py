@@ -1,0 +1,283 @@
+"""ExponentialHistogram: bucketing, downscaling, merging, estimates, serialization."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlotel.sketches import BucketStore, ExponentialHistogram, map_to_index
+from mlotel.sketches.store import downscale_counts
+
+
+def _reference_store(magnitudes: np.ndarray, scale: int) -> BucketStore:
+    store = BucketStore()
+    if magnitudes.size:
+        store.add(map_to_index(magnitudes, scale))
+    return store
+
+
+def _reference_scale(values: np.ndarray, max_size: int, max_scale: int = 20) -> int:
+    """Largest scale <= max_scale at which both signs span <= max_size buckets."""
+    pos, neg = values[values > 0], -values[values < 0]
+    for scale in range(max_scale, -11, -1):
+        if all(
+            m.size == 0 or np.ptp(map_to_index(m, scale)) + 1 <= max_size for m in (pos, neg)
+        ):
+            return scale
+    raise AssertionError("unreachable")
+
+
+def assert_matches_reference(h: ExponentialHistogram, values: np.ndarray) -> None:
+    finite = values[np.isfinite(values)]
+    assert h.scale == _reference_scale(finite, h.max_size, h.max_scale)
+    assert h.positive == _reference_store(finite[finite > 0], h.scale)
+    assert h.negative == _reference_store(-finite[finite < 0], h.scale)
+    assert h.zero_count == int(np.count_nonzero(finite == 0))
+    assert h.count == finite.size
+    assert h.positive.total + h.negative.total + h.zero_count == h.count
+    if finite.size:
+        assert h.min == finite.min() and h.max == finite.max()
+        assert h.sum == pytest.approx(math.fsum(finite.tolist()), rel=1e-9, abs=1e-300)
+    assert len(h.positive) <= h.max_size and len(h.negative) <= h.max_size
+
+
+def _datasets() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(7)
+    n = 20_000
+    return {
+        "lognormal": rng.lognormal(0, 1, n),
+        "normal": rng.normal(0, 1, n),
+        "uniform": rng.uniform(0, 1, n),
+        "relu": np.maximum(rng.normal(size=n), 0),
+        "poisson": rng.poisson(3, n).astype(float),
+        "negative": -rng.lognormal(2, 3, n),
+        "tight": rng.uniform(1000, 1001, n),
+        "constant": np.full(n, 3.7),
+        "signs": rng.choice([-1.0, 1.0, 0.0, -0.0], n),
+        "wide": np.exp(rng.uniform(-700, 700, n)) * rng.choice([-1, 1], n),
+        "subnormal": rng.integers(1, 1 << 52, n, dtype=np.int64).view(np.float64),
+        "powers": np.ldexp(1.0, rng.integers(-30, 30, n)),
+        "zero_heavy": np.where(rng.random(n) < 0.9, 0.0, rng.normal(5, 1, n)),
+        "bimodal": np.concatenate([rng.normal(-50, 1, n // 2), rng.lognormal(3, 0.1, n // 2)]),
+    }
+
+
+DATASETS = _datasets()
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+@pytest.mark.parametrize("max_size", [160, 20, 2])
+def test_buckets_equal_exact_mapping(name: str, max_size: int) -> None:
+    values = DATASETS[name]
+    h = ExponentialHistogram(max_size=max_size)
+    h.update(values)
+    assert_matches_reference(h, values)
+
+
+@pytest.mark.parametrize("max_scale", [20, 8, 0, -5])
+def test_max_scale_caps_scale(max_scale: int) -> None:
+    h = ExponentialHistogram(max_scale=max_scale)
+    values = DATASETS["constant"]
+    h.update(values)
+    assert h.scale == max_scale
+    assert_matches_reference(h, values)
+
+
+def test_incremental_updates_equal_single_update() -> None:
+    values = DATASETS["bimodal"]
+    whole = ExponentialHistogram(max_size=40)
+    whole.update(values)
+    parts = ExponentialHistogram(max_size=40)
+    for chunk in np.array_split(values, 37):
+        parts.update(chunk)
+    _assert_same(parts, whole)
+
+
+def _assert_same(a: ExponentialHistogram, b: ExponentialHistogram) -> None:
+    assert (a.scale, a.zero_count, a.count, a.min, a.max) == (b.scale, b.zero_count, b.count, b.min, b.max)
+    assert a.positive == b.positive and a.negative == b.negative
+    assert (a.missing, a.pos_inf, a.neg_inf) == (b.missing, b.pos_inf, b.neg_inf)
+    assert a.sum == pytest.approx(b.sum, rel=1e-9, abs=1e-300)
+
+
+def test_nan_none_and_infinities_are_counted_apart() -> None:
+    h = ExponentialHistogram()
+    h.update(np.array([1.0, np.nan, np.inf, -np.inf, np.inf, -2.0, 0.0]))
+    h.update(np.array([None, 3.0, None], dtype=object))
+    h.update([True, False])
+    assert (h.missing, h.pos_inf, h.neg_inf) == (3, 2, 1)
+    assert h.count == 6 and h.zero_count == 2
+    assert (h.min, h.max, h.sum) == (-2.0, 3.0, 3.0)
+    assert h.positive.total == 3 and h.negative.total == 1
+    only_missing = ExponentialHistogram()
+    only_missing.update(np.array([np.nan, np.inf]))
+    assert only_missing.count == 0 and only_missing.min == math.inf
+    assert math.isnan(only_missing.quantile(0.5))
+
+
+def test_sum_overflow_is_not_mistaken_for_infinity() -> None:
+    h = ExponentialHistogram()
+    h.update(np.array([1.7e308, 1.7e308, 1.0]))
+    assert h.count == 3 and h.pos_inf == 0 and h.sum == math.inf
+
+
+def test_rejects_strings() -> None:
+    with pytest.raises(TypeError):
+        ExponentialHistogram().update(np.array(["a", "b"]))
+
+
+def test_million_updates_do_not_grow_state() -> None:
+    rng = np.random.default_rng(3)
+    h = ExponentialHistogram()
+    for _ in range(100):
+        h.update(rng.lognormal(rng.uniform(-20, 20), 5, 10_000) * rng.choice([-1, 1], 10_000))
+    assert h.count == 1_000_000
+    assert h.positive.counts.size <= 160 and h.negative.counts.size <= 160
+    assert h.positive.total + h.negative.total == 1_000_000
+
+
+# -- downscaling --------------------------------------------------------------------
+@pytest.mark.parametrize("by", [1, 2, 3, 7, 40])
+def test_store_downscale_matches_lower_scale_mapping(by: int) -> None:
+    values = DATASETS["lognormal"]
+    store = _reference_store(values, 12)
+    store.downscale(by)
+    assert store == _reference_store(values, 12 - by)
+
+
+def test_downscale_counts_handles_negative_offsets() -> None:
+    offset, counts = downscale_counts(-5, np.array([1, 2, 3, 4, 5, 6, 7], dtype=np.int64), 2)
+    assert offset == -2 and counts.tolist() == [6, 9, 13]
+
+
+# -- merge properties ----------------------------------------------------------------
+finite_floats = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=True),
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+    st.integers(-5, 5).map(float),
+    st.sampled_from([0.0, -0.0, 1.0, 2.0, 0.5, 1e-310, -1e-310]),
+)
+value_lists = st.lists(st.one_of(finite_floats, st.sampled_from([math.nan, math.inf, -math.inf])), max_size=60)
+
+
+def _sketch(values: list[float], max_size: int) -> ExponentialHistogram:
+    h = ExponentialHistogram(max_size=max_size)
+    h.update(np.array(values, dtype=np.float64))
+    return h
+
+
+def _merged(*hs: ExponentialHistogram) -> ExponentialHistogram:
+    out = hs[0].copy()
+    for h in hs[1:]:
+        out.merge(h)
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(value_lists, value_lists, value_lists, st.sampled_from([2, 3, 8, 160]))
+def test_merge_is_exact_commutative_and_associative(a, b, c, max_size) -> None:
+    ha, hb, hc = (_sketch(v, max_size) for v in (a, b, c))
+    whole = _sketch(a + b + c, max_size)
+    assert_matches_reference(whole, np.array(a + b + c, dtype=np.float64))
+    _assert_same(_merged(ha, hb, hc), whole)
+    _assert_same(_merged(hc, hb, ha), whole)
+    left = _merged(_merged(ha, hb), hc)
+    right = _merged(ha, _merged(hb, hc))
+    _assert_same(left, right)
+    _assert_same(_merged(ha, hb), _merged(hb, ha))
+
+
+@settings(max_examples=60, deadline=None)
+@given(value_lists, st.sampled_from([2, 5, 160]))
+def test_round_trip_to_dict(values, max_size) -> None:
+    h = _sketch(values, max_size)
+    d = json.loads(json.dumps(h.to_dict(), allow_nan=False))
+    back = ExponentialHistogram.from_dict(d)
+    assert back == h
+
+
+def test_merge_leaves_other_unchanged_and_handles_empty() -> None:
+    a, b = _sketch([1.0, 2.0], 160), _sketch([-1e9, 3.0], 4)
+    snapshot = b.copy()
+    a.merge(b)
+    assert b == snapshot
+    empty = ExponentialHistogram()
+    a2 = a.copy()
+    a2.merge(empty)
+    assert a2 == a
+    empty.merge(a)
+    _assert_same(empty, a)
+
+
+def test_from_dict_rejects_other_versions() -> None:
+    d = ExponentialHistogram().to_dict()
+    d["version"] = 99
+    with pytest.raises(ValueError):
+        ExponentialHistogram.from_dict(d)
+
+
+# -- estimates -----------------------------------------------------------------------
+QUANTILE_SETS = ["lognormal", "normal", "zero_heavy", "bimodal", "constant", "negative", "wide", "poisson"]
+
+
+@pytest.mark.parametrize("name", QUANTILE_SETS)
+@pytest.mark.parametrize("max_size", [160, 32])
+def test_quantiles_within_relative_error(name: str, max_size: int) -> None:
+    values = DATASETS[name]
+    h = ExponentialHistogram(max_size=max_size)
+    h.update(values)
+    qs = np.linspace(0, 1, 101)
+    exact = np.quantile(values, qs, method="lower")
+    est = h.quantile(qs)
+    bound = h.relative_error * (1 + 1e-9)
+    assert np.all(np.abs(est - exact) <= bound * np.abs(exact)), (h.scale, h.relative_error)
+    assert h.quantile(0.0) == values.min() and h.quantile(1.0) == values.max()
+    assert isinstance(h.quantile(0.5), float)
+
+
+def test_relative_error_formula() -> None:
+    h = ExponentialHistogram()
+    h.update(np.array([1.0, 1e6]))
+    base = 2 ** (2.0**-h.scale)
+    assert h.relative_error == pytest.approx((base - 1) / (base + 1))
+
+
+@pytest.mark.parametrize("name", ["lognormal", "normal", "zero_heavy", "bimodal", "negative"])
+def test_cdf_within_one_bucket(name: str) -> None:
+    values = np.sort(DATASETS[name])
+    h = ExponentialHistogram()
+    h.update(values)
+    base = h.base
+    xs = np.concatenate([np.quantile(values, np.linspace(0, 1, 57)), [0.0, -1e-3, 1e-3]])
+    est = h.cdf(xs)
+
+    def ecdf(t):
+        return np.searchsorted(values, t, side="right") / values.size
+
+    lo = np.where(xs > 0, ecdf(xs / base), ecdf(xs * base))
+    hi = np.where(xs > 0, ecdf(xs * base), ecdf(xs / base))
+    assert np.all(est >= lo - 1e-12) and np.all(est <= hi + 1e-12)
+    assert h.cdf(values.max()) == 1.0 and h.cdf(values.min() - 1) == 0.0
+    assert h.cdf(0.0) == pytest.approx(ecdf(0.0))
+
+
+def test_bucket_bounds_and_counts_ascending() -> None:
+    h = ExponentialHistogram(max_size=20)
+    values = DATASETS["signs"] * 3 + DATASETS["normal"]
+    h.update(values)
+    lower, upper, counts = h.bucket_bounds_and_counts()
+    assert counts.sum() == h.count
+    assert np.all(lower <= upper) and np.all(np.diff(upper) > 0)
+    # Random data sits nowhere near a boundary, so plain comparisons give exact counts.
+    for lo, up, c in zip(lower, upper, counts):
+        if lo == up == 0:
+            assert c == np.count_nonzero(values == 0)
+        elif lo > 0:
+            assert c == np.count_nonzero((values > lo) & (values <= up))
+        else:
+            assert c == np.count_nonzero((values >= lo) & (values < up))
