@@ -18,7 +18,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.instrumentation.utils import _SUPPRESS_INSTRUMENTATION_KEY_PLAIN
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
 from mlotel import _faults, _runtime
 from mlotel.monitor._model import ModelBinding
@@ -42,36 +42,65 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=lambda: _ID_PREFIX.__setitem__(0, os.urandom(4).hex()))
 
 
-class _Monitor:
-    """The per-function state: options, and the binding to the current runtime."""
+class Monitor:
+    """The per-model state behind a wrapper: options, identity, and the binding to the current runtime.
 
-    def __init__(self, func: Any, options: MonitorOptions) -> None:
+    :func:`monitor` builds one per decorated function; framework instrumentors build one
+    per model identity (with ``attributes`` such as ``ml.model.framework``) and call
+    :meth:`wrapper` around the framework's method.
+    """
+
+    def __init__(
+        self,
+        options: MonitorOptions,
+        model_name: str,
+        *,
+        input_index: int = 0,
+        input_name: str | None = None,
+        is_method: bool = False,
+        attributes: dict[str, Any] | None = None,
+    ) -> None:
         self.options = options
+        self.model_name = model_name
+        self.input_index = input_index
+        self.input_name = input_name
+        self.is_method = is_method
+        self.attributes = dict(attributes or {})
+        self._binding: ModelBinding | None = None
+
+    @classmethod
+    def for_function(cls, func: Any, options: MonitorOptions) -> Monitor:
+        """Identity and input position from a function, method or callable object."""
         target = func.__func__ if isinstance(func, classmethod | staticmethod) else func
         if not callable(target):
             raise TypeError(f"monitor() needs a callable, got {func!r}")
-        if not (inspect.isfunction(target) or inspect.ismethod(target)) and hasattr(type(target), "__call__"):
+        if not (inspect.isfunction(target) or inspect.ismethod(target) or inspect.isbuiltin(target)):
             name_source = type(target)  # a callable object: name it after its class
             signature_of = type(target).__call__
         else:
             name_source = target
             signature_of = target
-        self.model_name = options.model or getattr(name_source, "__qualname__", None) or repr(name_source)[:128]
+        model_name = options.model or getattr(name_source, "__qualname__", None) or repr(name_source)[:128]
         try:
             params = list(inspect.signature(signature_of).parameters)
         except (TypeError, ValueError):
             params = []
         # A bound self/cls never reaches the wrapper's args (wrapt passes it as ``instance``).
-        self.is_method = bool(params) and params[0] in ("self", "cls")
-        self.input_index = positional_index(params, options.input_arg, self.is_method or signature_of is not target)
-        first = 1 if (self.is_method or signature_of is not target) else 0
-        self.input_name = options.input_arg or (params[first] if len(params) > first else None)
-        self._binding: ModelBinding | None = None
+        is_method = bool(params) and params[0] in ("self", "cls")
+        skip_first = is_method or signature_of is not target
+        first = 1 if skip_first else 0
+        return cls(
+            options,
+            model_name,
+            input_index=positional_index(params, options.input_arg, skip_first),
+            input_name=options.input_arg or (params[first] if len(params) > first else None),
+            is_method=is_method,
+        )
 
     def binding(self, runtime: _runtime.Runtime) -> ModelBinding:
         binding = self._binding
         if binding is None or binding.generation != runtime.generation:
-            binding = self._binding = ModelBinding(runtime, self.model_name, self.options)
+            binding = self._binding = ModelBinding(runtime, self.model_name, self.options, self.attributes)
         return binding
 
     def model_input(self, instance: Any, args: tuple, kwargs: dict) -> Any:
@@ -82,8 +111,12 @@ class _Monitor:
             return args[index]
         return None
 
+    def wrapper(self, is_async: bool = False):
+        """A ``wrapt`` wrapper ``(wrapped, instance, args, kwargs)`` that monitors each call."""
+        return _async_wrapper(self) if is_async else _sync_wrapper(self)
 
-def _start(monitor: _Monitor, instance: Any, args: tuple, kwargs: dict):
+
+def _start(monitor: Monitor, instance: Any, args: tuple, kwargs: dict):
     """Start the span and make it current. Returns what :func:`_finish` needs, or None to pass through."""
     runtime = _runtime.active()
     if runtime is None or not runtime.enabled:
@@ -116,7 +149,7 @@ def _finish(state, result: Any, error: BaseException | None, elapsed: float) -> 
             _faults.record_fault("span", exc)
 
 
-def _sync_wrapper(monitor: _Monitor):
+def _sync_wrapper(monitor: Monitor):
     def wrapper(wrapped, instance, args, kwargs):
         try:
             state = _start(monitor, instance, args, kwargs)
@@ -137,7 +170,7 @@ def _sync_wrapper(monitor: _Monitor):
     return wrapper
 
 
-def _async_wrapper(monitor: _Monitor):
+def _async_wrapper(monitor: Monitor):
     async def wrapper(wrapped, instance, args, kwargs):
         try:
             state = _start(monitor, instance, args, kwargs)
@@ -182,11 +215,11 @@ def monitor(func: Any = None, /, **options: Any) -> Any:
 
     def decorate(target: Any) -> Any:
         inner = target.__func__ if isinstance(target, classmethod | staticmethod) else target
-        state = _Monitor(inner, validated)
+        state = Monitor.for_function(inner, validated)
         is_async = inspect.iscoroutinefunction(inner) or (
-            not inspect.isfunction(inner) and inspect.iscoroutinefunction(getattr(inner, "__call__", None))
+            not inspect.isfunction(inner) and inspect.iscoroutinefunction(getattr(type(inner), "__call__", None))
         )
-        wrapper = _async_wrapper(state) if is_async else _sync_wrapper(state)
+        wrapper = state.wrapper(is_async)
         # wrapt wraps classmethod/staticmethod descriptors themselves and binds correctly.
         return wrapt.FunctionWrapper(target, wrapper)
 
@@ -195,4 +228,4 @@ def monitor(func: Any = None, /, **options: Any) -> Any:
     return decorate
 
 
-__all__ = ["monitor"]
+__all__ = ["Monitor", "monitor"]

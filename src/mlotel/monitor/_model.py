@@ -31,12 +31,16 @@ def _row_count(obj: Any, features: Any) -> int | None:
 class ModelBinding:
     """Everything a call of one monitored model needs, bound to one runtime."""
 
-    def __init__(self, runtime: Any, model_name: str, options: MonitorOptions) -> None:
+    def __init__(
+        self, runtime: Any, model_name: str, options: MonitorOptions, extra: dict[str, Any] | None = None
+    ) -> None:
         self.generation = runtime.generation
         self.tracer = runtime.tracer
         attributes = {sc.MODEL_NAME: model_name, sc.OPERATION_NAME: options.operation}
         if options.version is not None:
             attributes[sc.MODEL_VERSION] = options.version
+        if extra:
+            attributes.update(extra)  # e.g. ml.model.framework, ml.model.params.hash (instrumentors)
         self.attributes = attributes
         self.span_name = f"{options.operation} {model_name}"
         # Set on the span once, at the end, with the per-call ones: one attribute-cleaning pass.

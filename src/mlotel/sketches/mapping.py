@@ -55,7 +55,7 @@ def _check_scale(scale: int) -> int:
     return scale
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _roots(scale: int) -> tuple[int, ...]:
     """``A[i] ~= 2 ** (2 ** -i) * 2**256`` (floor, error <= 2 units) for i in 0..scale."""
     roots = [2 << _FRAC_BITS]
