@@ -7,9 +7,6 @@ providers, environment variables and the flush at interpreter exit are the real 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -17,6 +14,7 @@ import pytest
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
 from mlotel.export.otlp_json import read_otlp_json, to_proto
+from tests.apps import run_app
 from tests.otlp_receiver import attrs_to_dict, free_port
 
 APP = textwrap.dedent(
@@ -39,16 +37,6 @@ APP = textwrap.dedent(
     print("done", flush=True)
     """
 )
-
-
-def run_app(code: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    full_env.update(env)
-    proc = subprocess.run(
-        [sys.executable, "-c", code], env=full_env, capture_output=True, text=True, timeout=timeout
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 def check_contract(receiver) -> None:
