@@ -29,6 +29,7 @@ OVERFLOW = "otel.metric.overflow"  # the SDK's own attribute for series past a c
 # Metrics
 PREDICTION_DURATION = "ml.prediction.duration"
 PREDICTION_BATCH_SIZE = "ml.prediction.batch.size"
+PREDICTION_CPU_TIME = "ml.prediction.cpu.time"
 FEATURE_VALUE = "ml.feature.value"
 FEATURE_MISSING = "ml.feature.missing"
 FEATURE_CATEGORY_COUNT = "ml.feature.category.count"

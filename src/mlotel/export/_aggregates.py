@@ -128,11 +128,15 @@ class Series:
     __slots__ = ("instrument", "attributes", "lock", "state", "new_state")
 
     def __init__(
-        self, instrument: Instrument, attributes: dict[str, Any], new_state: Callable[[], Any] | None = None
+        self,
+        instrument: Instrument,
+        attributes: dict[str, Any],
+        new_state: Callable[[], Any] | None = None,
+        lock: Any = None,
     ) -> None:
         self.instrument = instrument
         self.attributes = attributes
-        self.lock = threading.Lock()
+        self.lock = lock or threading.Lock()
         self.new_state = new_state or instrument.new_state
         self.state = self.new_state()
 
@@ -220,10 +224,13 @@ class Instrument:
         self._series: dict[AttrKey, Series] = {}
         self._lock = threading.Lock()
 
-    def series(self, attributes: dict[str, Any], new_state: Callable[[], Any] | None = None) -> Series:
+    def series(
+        self, attributes: dict[str, Any], new_state: Callable[[], Any] | None = None, lock: Any = None
+    ) -> Series:
         """The series for ``attributes``; callers cache it (lookups are not for the hot path).
 
-        ``new_state`` overrides the instrument's state factory for this series.
+        ``new_state`` overrides the instrument's state factory for this series; ``lock``
+        lets series always written together share one lock (one acquire per call).
         """
         key = tuple(sorted(attributes.items()))
         found = self._series.get(key)
@@ -234,7 +241,7 @@ class Instrument:
             if found is None:
                 if len(self._series) >= self.max_series:
                     return self._overflow_locked()
-                found = self._series[key] = Series(self, dict(attributes), new_state)
+                found = self._series[key] = Series(self, dict(attributes), new_state, lock)
             return found
 
     def _overflow_locked(self) -> Series:

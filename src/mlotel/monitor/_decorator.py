@@ -10,7 +10,8 @@ from __future__ import annotations
 import inspect
 import itertools
 import os
-from time import perf_counter
+from contextvars import ContextVar
+from time import perf_counter, thread_time
 from typing import Any
 
 import wrapt
@@ -30,6 +31,8 @@ _attach = otel_context.attach
 _get_current = otel_context.get_current
 _detach = otel_context.detach
 _ids = itertools.count(1)
+#: The span of the innermost monitored call running in this context (for current_prediction_id()).
+CURRENT_CALL: ContextVar[Any] = ContextVar("mlotel_current_call", default=None)
 _ID_PREFIX = [os.urandom(4).hex()]
 
 
@@ -129,17 +132,20 @@ def _start(monitor: Monitor, instance: Any, args: tuple, kwargs: dict):
     model_input = monitor.model_input(instance, args, kwargs)
     span = binding.tracer.start_span(binding.span_name, ctx, _INTERNAL)
     token = _attach(_set_span_in_context(span, ctx))
-    return binding, span, token, model_input
+    call_token = CURRENT_CALL.set(span)
+    return binding, span, token, call_token, model_input, args, kwargs, thread_time()
 
 
 def _finish(state, result: Any, error: BaseException | None, elapsed: float) -> None:
-    binding, span, token, model_input = state
+    cpu_end = thread_time()
+    binding, span, token, call_token, model_input, args, kwargs, cpu_start = state
     try:
+        CURRENT_CALL.reset(call_token)
         _detach(token)
     except Exception as exc:  # a detach from another context (generator misuse); keep going
         _faults.record_fault("context", exc)
     try:
-        binding.record(span, model_input, result, error, elapsed)
+        binding.record(span, model_input, result, error, elapsed, cpu_end - cpu_start, args, kwargs)
     except Exception as exc:
         _faults.record_fault("record", exc)
     finally:
@@ -216,9 +222,8 @@ def monitor(func: Any = None, /, **options: Any) -> Any:
     def decorate(target: Any) -> Any:
         inner = target.__func__ if isinstance(target, classmethod | staticmethod) else target
         state = Monitor.for_function(inner, validated)
-        is_async = inspect.iscoroutinefunction(inner) or (
-            not inspect.isfunction(inner) and inspect.iscoroutinefunction(getattr(type(inner), "__call__", None))
-        )
+        call = inner if inspect.isfunction(inner) or inspect.ismethod(inner) else type(inner).__call__
+        is_async = inspect.iscoroutinefunction(call)
         wrapper = state.wrapper(is_async)
         # wrapt wraps classmethod/staticmethod descriptors themselves and binds correctly.
         return wrapt.FunctionWrapper(target, wrapper)

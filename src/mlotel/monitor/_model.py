@@ -7,6 +7,7 @@ its common case and no attribute-set hashing.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from mlotel import _semconv as sc
 from mlotel.data import row_count
 from mlotel.export._aggregates import HistogramState
 from mlotel.monitor._features import FeatureRecorder
+from mlotel.monitor._hooks import build_hooks
 from mlotel.monitor._options import MonitorOptions
 
 _MAX_ERROR_TYPES = 32
@@ -47,6 +49,8 @@ class ModelBinding:
         self.span_attributes = dict(attributes)
         self._features_option = options.features
         registry = runtime.registry
+        # Duration, batch size and CPU time of a call are recorded together: one lock for all three.
+        self._lock = lock = threading.Lock()
         self._duration = registry.instrument(
             sc.PREDICTION_DURATION,
             "histogram",
@@ -54,15 +58,24 @@ class ModelBinding:
             "Duration of a monitored model call.",
             new_state=lambda: HistogramState(sc.DURATION_BUCKETS),
         )
-        self._duration_ok = self._duration.series(attributes)
+        self._duration_ok = self._duration.series(attributes, lock=lock)
         self._batch = registry.instrument(
             sc.PREDICTION_BATCH_SIZE,
             "histogram",
             "{row}",
             "Rows per monitored call; its sum is the row throughput.",
             new_state=lambda: HistogramState(sc.BATCH_SIZE_BUCKETS),
-        ).series(attributes)
+        ).series(attributes, lock=lock)
+        self._cpu = registry.instrument(
+            sc.PREDICTION_CPU_TIME,
+            "histogram",
+            "s",
+            "CPU time the calling thread spent in a monitored call.",
+            new_state=lambda: HistogramState(sc.DURATION_BUCKETS),
+        ).series(attributes, lock=lock)
         self._errors: dict[type, Any] = {}
+        # Per-call extensions (outcome tracking, payload logging), built from the options.
+        self.hooks = build_hooks(runtime, self, options)
         self.features = (
             FeatureRecorder(registry, attributes, options) if options.sketch_inputs or options.sketch_outputs else None
         )
@@ -72,20 +85,30 @@ class ModelBinding:
         series = self._errors.get(kind)
         if series is None:
             name = kind.__qualname__ if len(self._errors) < _MAX_ERROR_TYPES else "_OTHER"
-            series = self._duration.series({**self.attributes, sc.ERROR_TYPE: name})
+            series = self._duration.series({**self.attributes, sc.ERROR_TYPE: name}, lock=self._lock)
             if len(self._errors) < _MAX_ERROR_TYPES:
                 self._errors[kind] = series
         return series
 
-    def record(self, span: Any, model_input: Any, result: Any, error: BaseException | None, elapsed: float) -> None:
+    def record(
+        self,
+        span: Any,
+        model_input: Any,
+        result: Any,
+        error: BaseException | None,
+        elapsed: float,
+        cpu: float = 0.0,
+        args: tuple = (),
+        kwargs: dict | None = None,
+    ) -> None:
         """Record one call. Called after the model returned or raised; never raises into the caller."""
         n_rows = _row_count(model_input, self._features_option) if model_input is not None else None
-        if error is None:
-            self._duration_ok.record(elapsed)
-        else:
-            self._error_series(error).record(elapsed)
-        if n_rows is not None:
-            self._batch.record(n_rows)
+        duration = self._duration_ok if error is None else self._error_series(error)
+        with self._lock:
+            duration.state.record(elapsed)
+            self._cpu.state.record(cpu)
+            if n_rows is not None:
+                self._batch.state.record(n_rows)
         if span.is_recording():
             attributes: dict[str, Any] = {
                 **self.span_attributes,
@@ -103,3 +126,8 @@ class ModelBinding:
                 self.features.record(model_input, result)
             except Exception as exc:
                 _faults.record_fault("features", exc)
+        for hook in self.hooks:
+            try:
+                hook(span, model_input, result, error, args, kwargs)
+            except Exception as exc:
+                _faults.record_fault("hook", exc)
