@@ -32,6 +32,7 @@ _ALIGN_BITS = 12
 _MANT = 52
 _SIGN = 1 << 63
 _U64 = (1 << 64) - 1
+_MIN_NORMAL_BITS = 1 << _MANT  # bits of 2**-1022
 # Octave tables are cached per scale up to this scale (2**(s+5) entries each).
 _TABLE_MAX_SCALE = 12
 _MAX_SPACE_BITS = 25
@@ -45,7 +46,10 @@ def fine_bits(scale: int) -> int:
     return 0 if scale <= 0 else scale + EXTRA_BITS
 
 
-def mixed_supported(scale: int) -> bool:
+def mixed_supported(scale: int, *low_bits: int) -> bool:
+    """Whether :func:`bucket_mixed` handles ``scale`` for these smallest magnitudes."""
+    if scale > 0 and any(b < _MIN_NORMAL_BITS for b in low_bits):
+        return False
     return 12 + fine_bits(scale) <= _MAX_SPACE_BITS
 
 
@@ -153,8 +157,14 @@ def bucket_same_sign(
     ``low_bits``/``high_bits``: IEEE bits of the smallest/largest magnitude present.
     """
     shift = _MANT - fine_bits(scale)
-    f_lo, f_hi = window_bounds(scale, low_bits, high_bits)
     bits = values.view(np.uint64)
+    if scale > 0 and low_bits < _MIN_NORMAL_BITS:
+        # Every subnormal shares the bucket of 2**-1022; clamp so the window stays small.
+        floor = _MIN_NORMAL_BITS + (_SIGN if negative else 0)
+        values = np.maximum(bits, np.uint64(floor)).view(np.float64)
+        bits = values.view(np.uint64)
+        low_bits, high_bits = _MIN_NORMAL_BITS, max(high_bits, _MIN_NORMAL_BITS)
+    f_lo, f_hi = window_bounds(scale, low_bits, high_bits)
     add = (-(1 + (f_lo << shift)) - (_SIGN if negative else 0)) & _U64
     keys = np.add(bits, np.uint64(add))
     np.right_shift(keys, np.uint64(shift), out=keys)

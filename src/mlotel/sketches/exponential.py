@@ -159,9 +159,10 @@ class ExponentialHistogram:
             neg_bits = (neg_min + 1, float_bits(-lo)) if lo < 0.0 else None
             scale = self._fit_scale(pos_bits, neg_bits)
             self._rescale(scale)
-            if mixed_supported(scale):
+            lows = [b[0] for b in (pos_bits, neg_bits) if b is not None]
+            if mixed_supported(scale, *lows):
                 zeros, pos, neg = bucket_mixed(x1, x, pos_bits, neg_bits, scale)
-            else:  # narrow ranges at a high scale: split by sign first
+            else:  # narrow ranges at a high scale, or subnormals: split by sign first
                 del x1
                 pos = neg = None
                 zeros = n

@@ -1,0 +1,719 @@
+"""Reference profiles: what drift detection keeps from the training data.
+
+A :class:`ReferenceProfile` holds, per feature (and for the target when given), the
+sketches drift needs without any raw data: a high-resolution exponential histogram,
+moments and the reference quantile edges (numeric), or frequent-item counts
+(categorical). Profiles are built from any input :func:`mlotel.data.read_input`
+accepts, merge exactly across shards, and are saved as versioned, human-readable
+JSON (format described in ``docs/drift.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from mlotel.data import Column, read_input
+from mlotel.data._columns import all_missing
+from mlotel.drift.statistics import align_exponential_histograms, quantile_edges
+from mlotel.sketches import CategoricalProfile, ExponentialHistogram, FrequentItems, Moments, NumericProfile
+from mlotel.sketches._convert import json_float
+from mlotel.version import __version__
+
+if TYPE_CHECKING:
+    from mlotel.drift.compare import CurrentSketch, DriftReport, ThresholdsLike
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "FeatureReference",
+    "ReferenceBuilder",
+    "ReferenceProfile",
+    "ReferenceProfileError",
+    "build_reference",
+]
+
+#: Value of the ``"format"`` field of a saved profile.
+FORMAT = "mlotel.reference_profile"
+#: The (only) profile format version this mlotel reads and writes.
+FORMAT_VERSION = 1
+
+#: Defaults: a fine histogram (the current side is usually coarser, e.g. 160 buckets),
+#: deciles for PSI, and a top-K generous enough to hold most categorical vocabularies exactly.
+DEFAULT_MAX_SIZE = 2048
+DEFAULT_QUANTILE_BINS = 10
+DEFAULT_TOP_K = 1024
+DEFAULT_MAX_FEATURES = 4096
+
+Kind = Literal["numeric", "categorical"]
+
+
+class ReferenceProfileError(ValueError):
+    """A saved reference profile is damaged or incompatible.
+
+    The message starts with the source (file name) and names the problem, e.g.
+    ``reference.json: feature 'age': missing field 'sketch'``.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# One feature
+
+
+class FeatureReference:
+    """The reference sketches of one feature (or of the target).
+
+    Numeric (``kind == "numeric"``): :attr:`histogram` (every finite value; NaN in
+    ``histogram.missing``, infinities in ``pos_inf``/``neg_inf``), :attr:`moments`, and
+    :attr:`quantile_edges`, the interior edges of the reference's equal-mass bins used by PSI,
+    JS and Hellinger. Categorical: :attr:`frequent` (top-K counts, ``None``/NaN in
+    ``frequent.missing``). The attributes of the other kind are ``None``.
+
+    Treat instances as read-only: profiles share them.
+    """
+
+    __slots__ = ("name", "kind", "histogram", "moments", "frequent", "quantile_edges")
+
+    def __init__(
+        self,
+        name: str,
+        kind: Kind,
+        *,
+        histogram: ExponentialHistogram | None = None,
+        moments: Moments | None = None,
+        frequent: FrequentItems | None = None,
+        quantile_edges: Sequence[float] | np.ndarray | None = None,
+        quantile_bins: int = DEFAULT_QUANTILE_BINS,
+    ) -> None:
+        """``quantile_edges`` defaults to ``quantile_bins`` equal-mass bins of ``histogram``."""
+        self.name = str(name)
+        self.kind: Kind = kind
+        if kind == "numeric":
+            if not isinstance(histogram, ExponentialHistogram) or not isinstance(moments, Moments):
+                raise TypeError("a numeric FeatureReference needs an ExponentialHistogram and Moments")
+            if frequent is not None:
+                raise TypeError("a numeric FeatureReference has no frequent items")
+            self.histogram, self.moments, self.frequent = histogram, moments, None
+            if quantile_edges is None:
+                quantile_edges = reference_edges(histogram, quantile_bins)
+            edges = np.asarray(quantile_edges, dtype=np.float64)
+            if edges.ndim != 1 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+                raise ValueError("quantile_edges must be finite and strictly ascending")
+            self.quantile_edges = edges
+        elif kind == "categorical":
+            if not isinstance(frequent, FrequentItems):
+                raise TypeError("a categorical FeatureReference needs FrequentItems")
+            if histogram is not None or moments is not None or quantile_edges is not None:
+                raise TypeError("a categorical FeatureReference has no histogram, moments or edges")
+            self.histogram = self.moments = None
+            self.frequent = frequent
+            self.quantile_edges = None
+        else:
+            raise ValueError(f"kind must be 'numeric' or 'categorical', got {kind!r}")
+
+    # -- summary -------------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        """Every value seen: finite, infinite and missing."""
+        if self.histogram is not None:
+            h = self.histogram
+            return h.count + h.missing + h.pos_inf + h.neg_inf
+        return self.frequent.total + self.frequent.missing
+
+    @property
+    def missing(self) -> int:
+        return self.histogram.missing if self.histogram is not None else self.frequent.missing
+
+    @property
+    def sketch(self) -> ExponentialHistogram | FrequentItems:
+        """The distribution sketch: the histogram (numeric) or the frequent items."""
+        return self.histogram if self.histogram is not None else self.frequent
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FeatureReference):
+            return NotImplemented
+        same_edges = (self.quantile_edges is None and other.quantile_edges is None) or (
+            self.quantile_edges is not None
+            and other.quantile_edges is not None
+            and np.array_equal(self.quantile_edges, other.quantile_edges)
+        )
+        return (
+            (self.name, self.kind, self.histogram, self.moments, self.frequent)
+            == (other.name, other.kind, other.histogram, other.moments, other.frequent)
+            and same_edges
+        )
+
+    def __repr__(self) -> str:
+        return f"FeatureReference({self.name!r}, {self.kind!r}, count={self.count}, missing={self.missing})"
+
+    # -- combination -----------------------------------------------------------------
+    def merged(self, other: FeatureReference, quantile_bins: int = DEFAULT_QUANTILE_BINS) -> FeatureReference:
+        """A new reference holding both; quantile edges are recomputed from the merged histogram.
+
+        Raises :class:`ValueError` when the names or kinds differ.
+        """
+        if (self.name, self.kind) != (other.name, other.kind):
+            raise ValueError(
+                f"cannot merge {self.kind} feature {self.name!r} with {other.kind} feature {other.name!r}"
+            )
+        if self.kind == "numeric":
+            histogram, moments = self.histogram.copy(), self.moments.copy()
+            histogram.merge(other.histogram)
+            moments.merge(other.moments)
+            return FeatureReference(
+                self.name, "numeric", histogram=histogram, moments=moments, quantile_bins=quantile_bins
+            )
+        frequent = self.frequent.copy()
+        frequent.merge(other.frequent)
+        return FeatureReference(self.name, "categorical", frequent=frequent)
+
+    # -- serialization -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of this feature in a saved profile (``docs/drift.md``)."""
+        d: dict[str, Any] = {"name": self.name, "kind": self.kind, "count": self.count, "missing": self.missing}
+        if self.kind == "numeric":
+            m = self.moments
+            d["summary"] = {
+                "mean": _json_number(m.mean if m.count else math.nan),
+                "std": _json_number(m.std),
+                "min": _json_number(m.min if m.count else math.nan),
+                "max": _json_number(m.max if m.count else math.nan),
+            }
+            d["quantile_edges"] = [float(e) for e in self.quantile_edges]
+            d["moments"] = m.to_dict()
+            d["sketch"] = self.histogram.to_dict()
+        else:
+            f = self.frequent
+            d["summary"] = {"distinct_kept": len(f.items()), "other": f.other}
+            d["sketch"] = f.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "feature") -> FeatureReference:
+        """Inverse of :meth:`to_dict`. Raises :class:`ValueError` naming the bad field
+        (``summary`` is informational and not read)."""
+        obj = _expect(d, dict, where)
+        name = _expect(_field(obj, "name", where), str, f"{where}: field 'name'")
+        where = f"feature {name!r}" if where == "feature" else f"{where} {name!r}"
+        kind = _field(obj, "kind", where)
+        if kind not in ("numeric", "categorical"):
+            raise ValueError(f"{where}: field 'kind' must be 'numeric' or 'categorical', got {kind!r}")
+        sketch = _expect(_field(obj, "sketch", where), dict, f"{where}: field 'sketch'")
+        if kind == "numeric":
+            histogram = _sketch(ExponentialHistogram, sketch, f"{where}: sketch")
+            moments = _sketch(Moments, _expect(_field(obj, "moments", where), dict, f"{where}: field 'moments'"),
+                              f"{where}: moments")
+            edges = _expect(_field(obj, "quantile_edges", where), list, f"{where}: field 'quantile_edges'")
+            if not all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in edges):
+                raise ValueError(f"{where}: field 'quantile_edges' must hold numbers")
+            _check_histogram(histogram, f"{where}: sketch")
+            if moments.count != histogram.count:
+                raise ValueError(
+                    f"{where}: moments count {moments.count} differs from the sketch's {histogram.count}"
+                )
+            try:
+                feature = cls(name, "numeric", histogram=histogram, moments=moments, quantile_edges=edges)
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+        else:
+            frequent = _sketch(FrequentItems, sketch, f"{where}: sketch")
+            if any(c < 0 for _, c in frequent.items()) or frequent.missing < 0:
+                raise ValueError(f"{where}: sketch: negative counts")
+            feature = cls(name, "categorical", frequent=frequent)
+        for key, actual in (("count", feature.count), ("missing", feature.missing)):
+            stated = _expect(_field(obj, key, where), int, f"{where}: field {key!r}")
+            if stated != actual:
+                raise ValueError(f"{where}: field {key!r} is {stated} but the sketch holds {actual}")
+        return feature
+
+
+def reference_edges(histogram: ExponentialHistogram, quantile_bins: int = DEFAULT_QUANTILE_BINS) -> np.ndarray:
+    """Interior edges of ``quantile_bins`` equal-mass bins of ``histogram`` (ties dropped).
+
+    Computed on the same bins drift uses (:func:`align_exponential_histograms`, bounds
+    clamped to the observed min/max), so the result depends only on the histogram's state:
+    merged shards give the same edges as the whole. Empty for an empty histogram.
+    """
+    if histogram.count == 0:
+        return np.empty(0)
+    bins = align_exponential_histograms(histogram, histogram)
+    return quantile_edges(bins.bins, bins.reference, quantile_bins)
+
+
+# --------------------------------------------------------------------------------------------
+# The profile
+
+
+class ReferenceProfile:
+    """Per-feature reference sketches of a training set, plus the target's when given.
+
+    ``features`` maps each feature name to its :class:`FeatureReference` (in column order);
+    ``target`` is the target's (or ``None``); ``n_rows`` counts the rows profiled;
+    ``quantile_bins`` is the number of equal-mass bins behind each numeric feature's
+    ``quantile_edges``. Build with :func:`build_reference` or :class:`ReferenceBuilder`;
+    compare with :meth:`compare`; persist with :meth:`save` / :meth:`load`.
+    """
+
+    __slots__ = ("features", "target", "n_rows", "quantile_bins")
+
+    def __init__(
+        self,
+        features: Mapping[str, FeatureReference] | Iterable[FeatureReference],
+        *,
+        target: FeatureReference | None = None,
+        n_rows: int = 0,
+        quantile_bins: int = DEFAULT_QUANTILE_BINS,
+    ) -> None:
+        items = list(features.values()) if isinstance(features, Mapping) else list(features)
+        self.features: dict[str, FeatureReference] = {}
+        for feature in items:
+            if not isinstance(feature, FeatureReference):
+                raise TypeError(f"features must be FeatureReference objects, got {type(feature).__name__}")
+            if feature.name in self.features:
+                raise ValueError(f"duplicate feature name {feature.name!r}")
+            self.features[feature.name] = feature
+        if target is not None and not isinstance(target, FeatureReference):
+            raise TypeError(f"target must be a FeatureReference, got {type(target).__name__}")
+        if target is not None and target.name in self.features:
+            raise ValueError(f"the target {target.name!r} is also a feature")
+        if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 0:
+            raise ValueError(f"n_rows must be an int >= 0, got {n_rows!r}")
+        if isinstance(quantile_bins, bool) or not isinstance(quantile_bins, int) or quantile_bins < 2:
+            raise ValueError(f"quantile_bins must be an int >= 2, got {quantile_bins!r}")
+        self.target = target
+        self.n_rows = n_rows
+        self.quantile_bins = quantile_bins
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ReferenceProfile):
+            return NotImplemented
+        return (
+            list(self.features.items()) == list(other.features.items())
+            and self.target == other.target
+            and (self.n_rows, self.quantile_bins) == (other.n_rows, other.quantile_bins)
+        )
+
+    def __repr__(self) -> str:
+        target = "" if self.target is None else f", target={self.target.name!r}"
+        return f"ReferenceProfile(n_rows={self.n_rows}, features={list(self.features)}{target})"
+
+    def columns(self) -> dict[str, FeatureReference]:
+        """Features and the target together, keyed by name (the target last)."""
+        out = dict(self.features)
+        if self.target is not None:
+            out[self.target.name] = self.target
+        return out
+
+    # -- combination -----------------------------------------------------------------
+    def merge(self, other: ReferenceProfile) -> ReferenceProfile:
+        """A new profile of both datasets (e.g. training shards); neither input changes.
+
+        Histograms and moments merge exactly (moments up to float rounding); frequent items
+        merge exactly while the union of kept keys fits in ``k``; quantile edges are
+        recomputed from the merged histograms. Raises :class:`ValueError` when the profiles
+        differ in features, target, a feature's kind, or ``quantile_bins``.
+        """
+        if not isinstance(other, ReferenceProfile):
+            raise TypeError(f"cannot merge {type(other).__name__} into ReferenceProfile")
+        if self.quantile_bins != other.quantile_bins:
+            raise ValueError(f"quantile_bins differ: {self.quantile_bins} != {other.quantile_bins}")
+        if set(self.features) != set(other.features):
+            only_self = sorted(set(self.features) - set(other.features))
+            only_other = sorted(set(other.features) - set(self.features))
+            raise ValueError(f"profiles differ in features: only in self {only_self}, only in other {only_other}")
+        if (self.target is None) != (other.target is None) or (
+            self.target is not None and self.target.name != other.target.name
+        ):
+            names = [None if t is None else t.name for t in (self.target, other.target)]
+            raise ValueError(f"profiles differ in target: {names[0]!r} != {names[1]!r}")
+        features = [f.merged(other.features[name], self.quantile_bins) for name, f in self.features.items()]
+        target = None if self.target is None else self.target.merged(other.target, self.quantile_bins)
+        return ReferenceProfile(
+            features, target=target, n_rows=self.n_rows + other.n_rows, quantile_bins=self.quantile_bins
+        )
+
+    def compare(
+        self,
+        current: ReferenceProfile | Mapping[str, CurrentSketch],
+        thresholds: ThresholdsLike = None,
+    ) -> DriftReport:
+        """Drift of ``current`` against this reference; see :func:`mlotel.drift.compare_profiles`."""
+        from mlotel.drift.compare import compare_profiles
+
+        return compare_profiles(self, current, thresholds)
+
+    # -- serialization -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created_by": f"mlotel {__version__}",
+            "n_rows": self.n_rows,
+            "quantile_bins": self.quantile_bins,
+            "features": [f.to_dict() for f in self.features.values()],
+            "target": None if self.target is None else self.target.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any, source: str = "<dict>") -> ReferenceProfile:
+        """Inverse of :meth:`to_dict`; raises :class:`ReferenceProfileError` ``"<source>: <problem>"``."""
+        try:
+            return cls._from_dict(d)
+        except ReferenceProfileError:
+            raise
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            raise ReferenceProfileError(f"{source}: {exc}") from None
+
+    @classmethod
+    def _from_dict(cls, d: Any) -> ReferenceProfile:
+        obj = _expect(d, dict, "profile")
+        fmt = obj.get("format")
+        if fmt != FORMAT:
+            raise ValueError(f"not an mlotel reference profile (field 'format' is {fmt!r}, expected {FORMAT!r})")
+        version = obj.get("format_version")
+        if version != FORMAT_VERSION:
+            shown = "missing" if version is None else f"{version!r}"
+            raise ValueError(f"format_version {shown} is not supported (this mlotel reads {FORMAT_VERSION})")
+        n_rows = _expect(_field(obj, "n_rows", "profile"), int, "field 'n_rows'")
+        bins = _expect(_field(obj, "quantile_bins", "profile"), int, "field 'quantile_bins'")
+        raw = _expect(_field(obj, "features", "profile"), list, "field 'features'")
+        features = [FeatureReference.from_dict(f, "feature") for f in raw]
+        target_raw = obj.get("target")
+        target = None if target_raw is None else FeatureReference.from_dict(target_raw, "target")
+        for f in features:
+            if f.count > n_rows:
+                raise ValueError(f"feature {f.name!r}: count {f.count} exceeds n_rows {n_rows}")
+        return cls(features, target=target, n_rows=n_rows, quantile_bins=bins)
+
+    def to_json(self) -> str:
+        """Indented JSON with each array of numbers on one line (see :meth:`save`)."""
+        return _dump(self.to_dict(), 0) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "<string>") -> ReferenceProfile:
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ReferenceProfileError(f"{source}: not JSON (line {exc.lineno}: {exc.msg})") from None
+        return cls.from_dict(d, source)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the profile as UTF-8 JSON (format ``mlotel.reference_profile`` version 1).
+
+        The file is written to a temporary name and renamed, so a crash never leaves a
+        half-written profile behind. Raises :class:`OSError` on I/O failure.
+        """
+        path = os.fspath(path)
+        tmp = f"{path}.tmp{os.getpid()}"
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(self.to_json())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ReferenceProfile:
+        """Read a saved profile.
+
+        Raises :class:`ReferenceProfileError` (a :class:`ValueError`) naming the file and the
+        problem for content that is not UTF-8, not JSON, of another format or version, or
+        missing/mistyped/inconsistent fields; :class:`OSError` when the file cannot be read.
+        """
+        source = os.path.basename(os.fspath(path)) or os.fspath(path)
+        with open(path, "rb") as f:
+            raw = f.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ReferenceProfileError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+        return cls.from_json(text, source)
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+
+
+class ReferenceBuilder:
+    """Builds a :class:`ReferenceProfile` from data fed in batches (e.g. file chunks).
+
+    ``features``, ``categorical`` and ``max_features`` are passed to
+    :func:`mlotel.data.read_input` for every batch. ``target`` names the target column of
+    the data; with ``update(..., target_values=...)`` it is instead the name given to
+    target values passed separately. A column keeps the kind (numeric or categorical) it
+    had when first seen with a non-missing value; a later batch where it has the other kind
+    raises :class:`ValueError` (name it in ``categorical`` to force it).
+
+    Memory is bounded by the sketches (``max_size`` buckets per histogram side, ``top_k``
+    keys per categorical feature), whatever the number of rows.
+    """
+
+    def __init__(
+        self,
+        *,
+        features: Sequence[str] | None = None,
+        categorical: Collection[str] | None = None,
+        target: str | None = None,
+        quantile_bins: int = DEFAULT_QUANTILE_BINS,
+        max_size: int = DEFAULT_MAX_SIZE,
+        top_k: int = DEFAULT_TOP_K,
+        max_features: int = DEFAULT_MAX_FEATURES,
+    ) -> None:
+        if isinstance(features, str):
+            features = [features]
+        if isinstance(categorical, str):
+            categorical = [categorical]
+        self._features = None if features is None else [str(f) for f in features]
+        self._categorical = frozenset() if categorical is None else frozenset(map(str, categorical))
+        self._target = None if target is None else str(target)
+        if self._features is not None and self._target in self._features:
+            raise ValueError(f"the target {self._target!r} is also listed in features")
+        if quantile_bins < 2:
+            raise ValueError("quantile_bins must be >= 2")
+        self._quantile_bins = int(quantile_bins)
+        self._max_size = int(max_size)
+        self._top_k = int(top_k)
+        self._max_features = int(max_features)
+        self._profiles: dict[str, NumericProfile | CategoricalProfile] = {}
+        self._n_rows = 0
+        self._dropped_warned = False
+
+    @property
+    def n_rows(self) -> int:
+        return self._n_rows
+
+    def update(self, data: Any, target_values: Any = None) -> None:
+        """Profile one batch of rows.
+
+        ``target_values`` (one value per row of ``data``) gives the target separately; it
+        requires ``target`` to be set. Raises :class:`mlotel.data.UnreadableInput` for data
+        the adapters cannot read and :class:`ValueError` for a target of another length or
+        missing from the data, or a column whose kind changed.
+        """
+        separate = target_values is not None
+        if separate and self._target is None:
+            raise ValueError("target_values given but the builder has no target name")
+        names = self._features
+        if names is not None and self._target is not None and not separate:
+            names = [*names, self._target]
+        max_features = self._max_features + (1 if self._target is not None and not separate else 0)
+        frame = read_input(data, features=names, categorical=self._categorical, max_features=max_features)
+        if frame.dropped_columns and not self._dropped_warned:
+            self._dropped_warned = True
+            warnings.warn(
+                f"reference profile: {frame.dropped_columns} column(s) not profiled "
+                f"(repeated names, unsupported types, or beyond max_features={self._max_features})",
+                stacklevel=2,
+            )
+        columns = list(frame.columns)
+        if self._target is not None:
+            if separate:
+                target_frame = read_input(
+                    target_values, features=[self._target], categorical=self._categorical, max_features=1
+                )
+                if target_frame.n_rows != frame.n_rows and frame.columns:
+                    raise ValueError(
+                        f"target has {target_frame.n_rows} values but the data has {frame.n_rows} rows"
+                    )
+                columns = [c for c in columns if c.name != self._target] + list(target_frame.columns)
+            elif names is None and frame.n_rows and all(c.name != self._target for c in columns):
+                shown = [c.name for c in columns][:20]
+                raise ValueError(f"target column {self._target!r} is not in the data (columns: {shown})")
+        for column in columns:
+            self._feed(column)
+        self._n_rows += frame.n_rows if frame.columns or not columns else columns[0].values.size
+
+    def _feed(self, column: Column) -> None:
+        profile = self._profiles.get(column.name)
+        kind_numeric = not column.categorical
+        if profile is None:
+            profile = self._new(kind_numeric)
+            self._profiles[column.name] = profile
+        elif isinstance(profile, NumericProfile) != kind_numeric:
+            values = column.values
+            if _all_missing(values, column.categorical):
+                # A missing-only batch says nothing about the kind.
+                profile.update(all_missing(values.size, not kind_numeric))
+                return
+            if profile.count == profile.missing:
+                # Missing-only so far: adopt the kind now seen, keeping the missing count.
+                seen = profile.missing
+                profile = self._new(kind_numeric)
+                profile.update(all_missing(seen, column.categorical))
+                self._profiles[column.name] = profile
+            else:
+                old = "numeric" if kind_numeric is False else "categorical"
+                new = "numeric" if kind_numeric else "categorical"
+                raise ValueError(
+                    f"column {column.name!r} was {old} in earlier rows but is {new} in rows "
+                    f"{self._n_rows}..{self._n_rows + values.size - 1}; name it as categorical to force one kind"
+                )
+        profile.update(column.values)
+
+    def _new(self, numeric: bool) -> NumericProfile | CategoricalProfile:
+        if numeric:
+            return NumericProfile(max_size=self._max_size, max_scale=20)
+        return CategoricalProfile(k=self._top_k)
+
+    def build(self) -> ReferenceProfile:
+        """The profile of every row fed so far (the builder stays usable)."""
+        features, target = [], None
+        names = list(self._profiles)
+        if self._features is not None:  # the requested order, even if a batch reordered
+            names = [n for n in self._features if n in self._profiles] + [
+                n for n in names if n not in self._features
+            ]
+        for name in names:
+            ref = _to_reference(name, self._profiles[name], self._quantile_bins)
+            if name == self._target:
+                target = ref
+            else:
+                features.append(ref)
+        return ReferenceProfile(
+            features, target=target, n_rows=self._n_rows, quantile_bins=self._quantile_bins
+        )
+
+
+def build_reference(
+    data: Any,
+    features: Sequence[str] | None = None,
+    categorical: Collection[str] | None = None,
+    target: str | Any = None,
+    *,
+    quantile_bins: int = DEFAULT_QUANTILE_BINS,
+    max_size: int = DEFAULT_MAX_SIZE,
+    top_k: int = DEFAULT_TOP_K,
+    max_features: int = DEFAULT_MAX_FEATURES,
+) -> ReferenceProfile:
+    """Profile training data as the reference for drift detection.
+
+    ``data`` is anything :func:`mlotel.data.read_input` accepts (numpy array, pandas
+    DataFrame, dict of columns, list of dicts, ...); ``features`` names or selects its
+    columns and ``categorical`` forces columns to be categorical, exactly as there.
+    ``target`` is either the name of a column of ``data`` (profiled as the target, not as
+    a feature) or the target values themselves (an array, list or pandas Series with one
+    value per row; named after the Series, else ``"target"``).
+
+    Numeric features keep an :class:`ExponentialHistogram` of ``max_size`` buckets per
+    sign (at most ``2 ** -scale`` relative resolution; 2048 buckets resolve a 1000x value
+    range to better than 0.5%), :class:`Moments` and ``quantile_bins`` reference quantile
+    bins; categorical features keep :class:`FrequentItems` with ``k = top_k``.
+
+    Raises :class:`mlotel.data.UnreadableInput` for data the adapters cannot read and
+    :class:`ValueError` for a target column absent from ``data`` or of another length.
+    """
+    target_values = None
+    name = None
+    if isinstance(target, str):
+        name = target
+    elif target is not None:
+        series_name = getattr(target, "name", None)
+        name = series_name if isinstance(series_name, str) and series_name else "target"
+        target_values = target
+    builder = ReferenceBuilder(
+        features=features,
+        categorical=categorical,
+        target=name,
+        quantile_bins=quantile_bins,
+        max_size=max_size,
+        top_k=top_k,
+        max_features=max_features,
+    )
+    builder.update(data, target_values=target_values)
+    return builder.build()
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _to_reference(name: str, profile: NumericProfile | CategoricalProfile, quantile_bins: int) -> FeatureReference:
+    if isinstance(profile, NumericProfile):
+        return FeatureReference(
+            name,
+            "numeric",
+            histogram=profile.histogram.copy(),
+            moments=profile.moments.copy(),
+            quantile_bins=quantile_bins,
+        )
+    return FeatureReference(name, "categorical", frequent=profile.frequent.copy())
+
+
+def _all_missing(values: np.ndarray, categorical: bool) -> bool:
+    if values.dtype.kind == "f":
+        return bool(np.isnan(values).all())
+    if values.dtype.kind == "O":
+        return all(v is None or (isinstance(v, float) and math.isnan(v)) for v in values.tolist())
+    return values.size == 0
+
+
+def _json_number(value: float) -> float | str | None:
+    return None if math.isnan(value) else json_float(value)
+
+
+_TYPE_NAMES = {dict: "an object", list: "an array", str: "a string", int: "an integer"}
+
+
+def _expect(value: Any, kind: type, where: str) -> Any:
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        got = "null" if value is None else type(value).__name__
+        raise ValueError(f"{where} must be {_TYPE_NAMES.get(kind, kind.__name__)}, got {got}")
+    return value
+
+
+def _field(obj: dict[str, Any], key: str, where: str) -> Any:
+    if key not in obj:
+        raise ValueError(f"{where}: missing field {key!r}")
+    return obj[key]
+
+
+def _sketch(cls: type, d: dict[str, Any], where: str) -> Any:
+    """``cls.from_dict(d)`` with its errors restated as one :class:`ValueError` naming ``where``."""
+    try:
+        return cls.from_dict(d)
+    except KeyError as exc:
+        raise ValueError(f"{where}: missing field {exc.args[0]!r}") from None
+    except (TypeError, ValueError, OverflowError, AttributeError, IndexError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def _check_histogram(h: ExponentialHistogram, where: str) -> None:
+    for label, store in (("positive", h.positive), ("negative", h.negative)):
+        if np.any(store.counts < 0):
+            raise ValueError(f"{where}: negative bucket counts in {label!r}")
+    for label in ("zero_count", "count", "missing", "pos_inf", "neg_inf"):
+        if getattr(h, label) < 0:
+            raise ValueError(f"{where}: field {label!r} is negative")
+    in_buckets = h.positive.total + h.negative.total + h.zero_count
+    if in_buckets != h.count:
+        raise ValueError(f"{where}: bucket counts add up to {in_buckets}, not to count {h.count}")
+    if h.count and not (math.isfinite(h.min) and math.isfinite(h.max) and h.min <= h.max):
+        raise ValueError(f"{where}: min/max ({h.min}, {h.max}) are not a finite range")
+
+
+def _dump(value: Any, indent: int) -> str:
+    """JSON with objects indented, arrays of scalars on one line, and arrays of arrays one
+    element per line: readable without spreading a 2048-bucket histogram over 2048 lines."""
+    pad, inner = " " * indent, " " * (indent + 2)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        body = ",\n".join(f"{inner}{json.dumps(k)}: {_dump(v, indent + 2)}" for k, v in value.items())
+        return "{\n" + body + "\n" + pad + "}"
+    if isinstance(value, list):
+        if not value or all(not isinstance(v, (dict, list)) for v in value):
+            return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(", ", ": "))
+        if all(isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v) for v in value):
+            rows = ",\n".join(inner + json.dumps(v, allow_nan=False, ensure_ascii=False) for v in value)
+            return "[\n" + rows + "\n" + pad + "]"
+        body = ",\n".join(inner + _dump(v, indent + 2) for v in value)
+        return "[\n" + body + "\n" + pad + "]"
+    return json.dumps(value, allow_nan=False, ensure_ascii=False)
