@@ -24,6 +24,17 @@ OUTPUT_NAME = "ml.output.name"
 PREDICTION_CLASS = "ml.prediction.class"
 ERROR_TYPE = "error.type"
 FAULT_KIND = "mlotel.fault.kind"
+OUTCOME_CLASS = "ml.outcome.class"
+OUTCOME_UNMATCHED_REASON = "ml.outcome.unmatched.reason"
+PAYLOAD_TRUNCATED_ATTR = "ml.payload.truncated"
+HW_ID = "hw.id"
+HW_NAME = "hw.name"
+HW_MODEL = "hw.model"
+HW_TYPE = "hw.type"
+HW_VENDOR = "hw.vendor"
+HW_DRIVER_VERSION = "hw.driver_version"
+HW_GPU_TASK = "hw.gpu.task"
+CPU_MODE = "cpu.mode"
 OVERFLOW = "otel.metric.overflow"  # the SDK's own attribute for series past a cardinality limit
 
 # Metrics
@@ -36,6 +47,30 @@ FEATURE_CATEGORY_COUNT = "ml.feature.category.count"
 PREDICTION_VALUE = "ml.prediction.value"
 PREDICTION_CLASS_COUNT = "ml.prediction.class.count"
 FAULT_COUNT = "mlotel.fault.count"
+PREDICTION_GPU_MEMORY_PEAK = "ml.prediction.gpu.memory.peak"
+OUTCOME_COUNT = "ml.outcome.count"
+OUTCOME_ACCURACY = "ml.outcome.accuracy"
+OUTCOME_ERROR = "ml.outcome.error"
+OUTCOME_MAE = "ml.outcome.mae"
+OUTCOME_RMSE = "ml.outcome.rmse"
+OUTCOME_DELAY = "ml.outcome.delay"
+OUTCOME_UNMATCHED = "ml.outcome.unmatched"
+PAYLOAD_TRUNCATED = "ml.payload.truncated"
+# Process and GPU metrics: OpenTelemetry semantic conventions (system/process-metrics, hardware/gpu).
+PROCESS_CPU_TIME = "process.cpu.time"
+PROCESS_CPU_UTILIZATION = "process.cpu.utilization"
+PROCESS_MEMORY_USAGE = "process.memory.usage"
+PROCESS_MEMORY_VIRTUAL = "process.memory.virtual"
+PROCESS_THREAD_COUNT = "process.thread.count"
+PROCESS_FILE_DESCRIPTOR_COUNT = "process.unix.file_descriptor.count"
+HW_GPU_UTILIZATION = "hw.gpu.utilization"
+HW_GPU_MEMORY_USAGE = "hw.gpu.memory.usage"
+HW_GPU_MEMORY_LIMIT = "hw.gpu.memory.limit"
+HW_GPU_MEMORY_UTILIZATION = "hw.gpu.memory.utilization"
+
+# Log record event names (OTLP logs).
+EVENT_PREDICTION = "ml.prediction"
+EVENT_OUTCOME = "ml.outcome"
 
 # Explicit-bucket advisory for ml.prediction.duration: 100 µs .. 60 s.
 DURATION_BUCKETS: tuple[float, ...] = (

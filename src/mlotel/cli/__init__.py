@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from mlotel.cli import _drift, _profile
 from mlotel.version import __version__
 
 
@@ -15,7 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="OpenTelemetry for machine-learning models: tools around the mlotel library.",
     )
     parser.add_argument("--version", action="version", version=f"mlotel {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _profile.add_parser(subparsers)
+    _drift.add_parser(subparsers)
     return parser
 
 

@@ -143,11 +143,13 @@ class FeatureReference:
             and other.quantile_edges is not None
             and np.array_equal(self.quantile_edges, other.quantile_edges)
         )
-        return (
-            (self.name, self.kind, self.histogram, self.moments, self.frequent)
-            == (other.name, other.kind, other.histogram, other.moments, other.frequent)
-            and same_edges
-        )
+        return (self.name, self.kind, self.histogram, self.moments, self.frequent) == (
+            other.name,
+            other.kind,
+            other.histogram,
+            other.moments,
+            other.frequent,
+        ) and same_edges
 
     def __repr__(self) -> str:
         return f"FeatureReference({self.name!r}, {self.kind!r}, count={self.count}, missing={self.missing})"
@@ -176,7 +178,12 @@ class FeatureReference:
     # -- serialization -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this feature in a saved profile (``docs/drift.md``)."""
-        d: dict[str, Any] = {"name": self.name, "kind": self.kind, "count": self.count, "missing": self.missing}
+        d: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "count": self.count,
+            "missing": self.missing,
+        }
         if self.kind == "numeric":
             m = self.moments
             d["summary"] = {
@@ -207,8 +214,11 @@ class FeatureReference:
         sketch = _expect(_field(obj, "sketch", where), dict, f"{where}: field 'sketch'")
         if kind == "numeric":
             histogram = _sketch(ExponentialHistogram, sketch, f"{where}: sketch")
-            moments = _sketch(Moments, _expect(_field(obj, "moments", where), dict, f"{where}: field 'moments'"),
-                              f"{where}: moments")
+            moments = _sketch(
+                Moments,
+                _expect(_field(obj, "moments", where), dict, f"{where}: field 'moments'"),
+                f"{where}: moments",
+            )
             edges = _expect(_field(obj, "quantile_edges", where), list, f"{where}: field 'quantile_edges'")
             if not all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in edges):
                 raise ValueError(f"{where}: field 'quantile_edges' must hold numbers")
@@ -233,7 +243,9 @@ class FeatureReference:
         return feature
 
 
-def reference_edges(histogram: ExponentialHistogram, quantile_bins: int = DEFAULT_QUANTILE_BINS) -> np.ndarray:
+def reference_edges(
+    histogram: ExponentialHistogram, quantile_bins: int = DEFAULT_QUANTILE_BINS
+) -> np.ndarray:
     """Interior edges of ``quantile_bins`` equal-mass bins of ``histogram`` (ties dropped).
 
     Computed on the same bins drift uses (:func:`align_exponential_histograms`, bounds
@@ -326,7 +338,9 @@ class ReferenceProfile:
         if set(self.features) != set(other.features):
             only_self = sorted(set(self.features) - set(other.features))
             only_other = sorted(set(other.features) - set(self.features))
-            raise ValueError(f"profiles differ in features: only in self {only_self}, only in other {only_other}")
+            raise ValueError(
+                f"profiles differ in features: only in self {only_self}, only in other {only_other}"
+            )
         if (self.target is None) != (other.target is None) or (
             self.target is not None and self.target.name != other.target.name
         ):
@@ -375,7 +389,9 @@ class ReferenceProfile:
         obj = _expect(d, dict, "profile")
         fmt = obj.get("format")
         if fmt != FORMAT:
-            raise ValueError(f"not an mlotel reference profile (field 'format' is {fmt!r}, expected {FORMAT!r})")
+            raise ValueError(
+                f"not an mlotel reference profile (field 'format' is {fmt!r}, expected {FORMAT!r})"
+            )
         version = obj.get("format_version")
         if version != FORMAT_VERSION:
             shown = "missing" if version is None else f"{version!r}"
@@ -518,7 +534,7 @@ class ReferenceBuilder:
                 target_frame = read_input(
                     target_values, features=[self._target], categorical=self._categorical, max_features=1
                 )
-                if target_frame.n_rows != frame.n_rows and frame.columns:
+                if target_frame.n_rows != frame.n_rows:
                     raise ValueError(
                         f"target has {target_frame.n_rows} values but the data has {frame.n_rows} rows"
                     )
@@ -526,36 +542,35 @@ class ReferenceBuilder:
             elif names is None and frame.n_rows and all(c.name != self._target for c in columns):
                 shown = [c.name for c in columns][:20]
                 raise ValueError(f"target column {self._target!r} is not in the data (columns: {shown})")
-        for column in columns:
-            self._feed(column)
-        self._n_rows += frame.n_rows if frame.columns or not columns else columns[0].values.size
-
-    def _feed(self, column: Column) -> None:
-        profile = self._profiles.get(column.name)
-        kind_numeric = not column.categorical
-        if profile is None:
-            profile = self._new(kind_numeric)
+        # Plan every column before touching any sketch, so a kind error changes nothing.
+        plan = [self._plan(column) for column in columns]
+        for column, (profile, values) in zip(columns, plan):
             self._profiles[column.name] = profile
-        elif isinstance(profile, NumericProfile) != kind_numeric:
-            values = column.values
-            if _all_missing(values, column.categorical):
-                # A missing-only batch says nothing about the kind.
-                profile.update(all_missing(values.size, not kind_numeric))
-                return
-            if profile.count == profile.missing:
-                # Missing-only so far: adopt the kind now seen, keeping the missing count.
-                seen = profile.missing
-                profile = self._new(kind_numeric)
-                profile.update(all_missing(seen, column.categorical))
-                self._profiles[column.name] = profile
-            else:
-                old = "numeric" if kind_numeric is False else "categorical"
-                new = "numeric" if kind_numeric else "categorical"
-                raise ValueError(
-                    f"column {column.name!r} was {old} in earlier rows but is {new} in rows "
-                    f"{self._n_rows}..{self._n_rows + values.size - 1}; name it as categorical to force one kind"
-                )
-        profile.update(column.values)
+            profile.update(values)
+        self._n_rows += frame.n_rows
+
+    def _plan(self, column: Column) -> tuple[NumericProfile | CategoricalProfile, Any]:
+        """The sketch ``column`` goes to (new, or replacing a missing-only one) and the values."""
+        profile = self._profiles.get(column.name)
+        numeric = not column.categorical
+        if profile is None:
+            return self._new(numeric), column.values
+        if isinstance(profile, NumericProfile) == numeric:
+            return profile, column.values
+        values = column.values
+        if _all_missing(values):  # a missing-only batch says nothing about the kind
+            return profile, all_missing(values.size, not numeric)
+        if profile.count == profile.missing:
+            # Missing-only so far: adopt the kind now seen, keeping the missing count.
+            replacement = self._new(numeric)
+            replacement.update(all_missing(profile.missing, not numeric))
+            return replacement, values
+        old = "numeric" if isinstance(profile, NumericProfile) else "categorical"
+        new = "numeric" if numeric else "categorical"
+        raise ValueError(
+            f"column {column.name!r} was {old} in earlier rows but is {new} in rows "
+            f"{self._n_rows}..{self._n_rows + values.size - 1}; name it as categorical to force one kind"
+        )
 
     def _new(self, numeric: bool) -> NumericProfile | CategoricalProfile:
         if numeric:
@@ -616,7 +631,8 @@ def build_reference(
     elif target is not None:
         series_name = getattr(target, "name", None)
         name = series_name if isinstance(series_name, str) and series_name else "target"
-        target_values = target
+        # A list of numpy scalars would read as rows of one value each: make it one column.
+        target_values = np.asarray(target) if isinstance(target, (list, tuple)) else target
     builder = ReferenceBuilder(
         features=features,
         categorical=categorical,
@@ -634,7 +650,9 @@ def build_reference(
 # Helpers
 
 
-def _to_reference(name: str, profile: NumericProfile | CategoricalProfile, quantile_bins: int) -> FeatureReference:
+def _to_reference(
+    name: str, profile: NumericProfile | CategoricalProfile, quantile_bins: int
+) -> FeatureReference:
     if isinstance(profile, NumericProfile):
         return FeatureReference(
             name,
@@ -646,7 +664,7 @@ def _to_reference(name: str, profile: NumericProfile | CategoricalProfile, quant
     return FeatureReference(name, "categorical", frequent=profile.frequent.copy())
 
 
-def _all_missing(values: np.ndarray, categorical: bool) -> bool:
+def _all_missing(values: np.ndarray) -> bool:
     if values.dtype.kind == "f":
         return bool(np.isnan(values).all())
     if values.dtype.kind == "O":

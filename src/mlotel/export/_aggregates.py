@@ -37,6 +37,7 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
+from mlotel import _faults
 from mlotel import _semconv as sc
 
 AttrKey = tuple[tuple[str, Any], ...]
@@ -381,8 +382,12 @@ class Registry:
     def instruments(self) -> Iterable[Instrument]:
         return list(self._instruments.values())
 
-    def add_listener(self, listener: Callable[[Interval, int], None]) -> None:
-        """Call ``listener(interval, now_ns)`` with every swapped-out interval (the drift monitor uses this)."""
+    def add_listener(self, listener: Callable[[Interval, int], Interval | None]) -> None:
+        """Call ``listener(interval, now_ns)`` with every swapped-out interval (the drift monitor uses this).
+
+        A listener may return more entries (e.g. drift gauges computed from the interval);
+        they join the interval before any reader sees it, so they export in the same collection.
+        """
         with self._lock:
             self._listeners.append(listener)
 
@@ -418,10 +423,16 @@ class Registry:
                     state = series.take()
                     if state is not None:
                         interval.append((instrument, series.attributes, state))
+            for listener in list(self._listeners):
+                try:
+                    extra = listener(interval, now)
+                except Exception as exc:  # a listener must not stop the collection
+                    _faults.record_fault("listener", exc)
+                    extra = None
+                if extra:
+                    interval.extend(extra)
             for accumulator in self._accumulators.values():
                 accumulator.absorb(interval, now)
-            for listener in list(self._listeners):
-                listener(interval, now)
             accumulator = self._accumulators.setdefault(key, _Accumulator(now))
             return accumulator.emit(temporalities, now)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,10 +56,32 @@ class MonitorOptions:
     max_buckets: int = 160
     top_k: int = 32
     reference: Any = None
+    # Outcomes and quality (docs/outcomes.md).
+    track_outcomes: bool = False
+    task: str | None = None
+    id_arg: str | None = None
+    id_function: Callable[[tuple, dict], Any] | None = None
+    outcome_cache_size: int = 10_000
+    outcome_ttl: float = 3600.0
+    outcome_window: int = 1000
+    # Prediction and payload logging (docs/outcomes.md), off by default.
+    log_predictions: bool = False
+    log_payloads: float = 0.0
+    payload_fields: tuple[str, ...] | None = None
+    payload_exclude: tuple[str, ...] = ()
+    payload_redact: Callable[[dict], dict] | None = None
+    payload_max_bytes: int = 8192
+    # Resources (docs/resources.md): None = when torch's CUDA is in use.
+    cuda_memory: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Where ``id_arg`` sits in the wrapper's ``args`` (set by the decorator, see :func:`with_id_index`).
+    id_index: int | None = None
 
 
-ACCEPTED = tuple(f for f in MonitorOptions.__dataclass_fields__ if f != "extra")
+_INTERNAL_FIELDS = ("extra", "id_index")
+ACCEPTED = tuple(f for f in MonitorOptions.__dataclass_fields__ if f not in _INTERNAL_FIELDS)
+TASKS = ("classification", "regression")
+MAX_PAYLOAD_BYTES = 1 << 20
 
 
 def validate(**kwargs: Any) -> MonitorOptions:
@@ -90,7 +113,72 @@ def validate(**kwargs: Any) -> MonitorOptions:
     if reference is not None and not isinstance(reference, str | os.PathLike) and not hasattr(reference, "features"):
         raise TypeError(f"monitor(): reference must be a path or a ReferenceProfile, got {reference!r}")
     opts["reference"] = reference
+    _validate_outcomes(kwargs, opts)
+    _validate_payloads(kwargs, opts)
+    cuda = kwargs.get("cuda_memory")
+    if cuda is not None and not isinstance(cuda, bool):
+        raise TypeError(f"monitor(): cuda_memory must be a bool or None, got {cuda!r}")
+    opts["cuda_memory"] = cuda
     return MonitorOptions(**opts)
+
+
+def _flag(kwargs: dict[str, Any], name: str) -> bool:
+    value = kwargs.get(name, False)
+    if not isinstance(value, bool):
+        raise TypeError(f"monitor(): {name} must be a bool, got {value!r}")
+    return value
+
+
+def _callable(kwargs: dict[str, Any], name: str) -> Any:
+    value = kwargs.get(name)
+    if value is not None and not callable(value):
+        raise TypeError(f"monitor(): {name} must be a callable or None, got {value!r}")
+    return value
+
+
+def _validate_outcomes(kwargs: dict[str, Any], opts: dict[str, Any]) -> None:
+    opts["track_outcomes"] = _flag(kwargs, "track_outcomes")
+    task = kwargs.get("task")
+    if task is not None and task not in TASKS:
+        raise ValueError(f"monitor(): task must be one of {', '.join(TASKS)} or None (inferred), got {task!r}")
+    opts["task"] = task
+    opts["id_arg"] = _name("id_arg", kwargs.get("id_arg"))
+    opts["id_function"] = _callable(kwargs, "id_function")
+    if opts["id_arg"] is not None and opts["id_function"] is not None:
+        raise ValueError("monitor(): give id_arg or id_function, not both")
+    opts["outcome_cache_size"] = _count("outcome_cache_size", kwargs.get("outcome_cache_size", 10_000), 1, 10_000_000)
+    ttl = kwargs.get("outcome_ttl", 3600.0)
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl) or not 0 < ttl <= 30 * 86400:
+        raise ValueError(f"monitor(): outcome_ttl must be a number of seconds in (0, 2592000] (30 days), got {ttl!r}")
+    opts["outcome_ttl"] = float(ttl)
+    opts["outcome_window"] = _count("outcome_window", kwargs.get("outcome_window", 1000), 1, 1_000_000)
+
+
+def _validate_payloads(kwargs: dict[str, Any], opts: dict[str, Any]) -> None:
+    opts["log_predictions"] = _flag(kwargs, "log_predictions")
+    rate = kwargs.get("log_payloads", 0.0)
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not math.isfinite(rate) or not 0 <= rate <= 1:
+        raise ValueError(f"monitor(): log_payloads must be a number in [0, 1] (share of calls logged), got {rate!r}")
+    opts["log_payloads"] = float(rate)
+    opts["payload_fields"] = _names("payload_fields", kwargs.get("payload_fields"))
+    opts["payload_exclude"] = _names("payload_exclude", kwargs.get("payload_exclude")) or ()
+    opts["payload_redact"] = _callable(kwargs, "payload_redact")
+    opts["payload_max_bytes"] = _count(
+        "payload_max_bytes", kwargs.get("payload_max_bytes", 8192), 256, MAX_PAYLOAD_BYTES
+    )
+
+
+def with_id_index(options: MonitorOptions, params: Sequence[str], skip_first: bool) -> MonitorOptions:
+    """``options`` with :attr:`MonitorOptions.id_index` resolved against the function's parameters.
+
+    Raises ``ValueError`` when ``id_arg`` is not a parameter of the function.
+    """
+    if options.id_arg is None:
+        return options
+    if options.id_arg not in params:
+        raise ValueError(f"monitor(): id_arg={options.id_arg!r} is not a parameter of the function ({', '.join(params)})")
+    index = list(params).index(options.id_arg) - (1 if skip_first else 0)
+    return dataclasses.replace(options, id_index=index)
 
 
 def positional_index(params: Sequence[str], input_arg: str | None, is_method: bool) -> int:

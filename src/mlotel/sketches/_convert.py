@@ -53,3 +53,9 @@ def json_float(value: float) -> float | str:
 
 def from_json_float(value: float | str) -> float:
     return float(value)
+
+
+def _sum(x: np.ndarray) -> float:
+    """Float sum; overflow to inf is left to callers (they check ``isfinite``)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.add.reduce(x))

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mlotel.sketches._convert import as_float64, from_json_float, json_float
+from mlotel.sketches._convert import _sum, as_float64, from_json_float, json_float
 from mlotel.sketches._kernel import bucket_mixed, bucket_same_sign, magnitude_extremes, mixed_supported
 from mlotel.sketches.mapping import (
     MAX_SCALE,
@@ -120,12 +120,12 @@ class ExponentialHistogram:
         x = as_float64(values)
         if x.size == 0:
             return
-        total = float(np.add.reduce(x))
+        total = _sum(x)
         if not math.isfinite(total):
             x = self._take_non_finite(x)
             if x.size == 0:
                 return
-            total = float(np.add.reduce(x))
+            total = _sum(x)
         self._add_finite(x, total, float(x.min()), float(x.max()))
 
     def _take_non_finite(self, x: np.ndarray) -> np.ndarray:

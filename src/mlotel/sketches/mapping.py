@@ -155,9 +155,13 @@ def map_to_index(values: np.ndarray, scale: int) -> np.ndarray:
     exponent = x1 >> _MANTISSA_BITS
     if scale <= 0:
         return (exponent - _EXP_BIAS) >> -scale
-    j, _ = _octave_position(scale, x1 & _MANTISSA_MASK)
-    index = ((exponent - _EXP_BIAS) << scale) + j
-    return np.where(exponent == 0, _subnormal_index(scale), index)
+    index = np.full(x1.shape, _subnormal_index(scale), dtype=np.int64)
+    normal = exponent != 0
+    if normal.any():
+        exponent = exponent[normal]
+        j, _ = _octave_position(scale, x1[normal] & _MANTISSA_MASK)
+        index[normal] = ((exponent - _EXP_BIAS) << scale) + j
+    return index
 
 
 def float_bits(value: float) -> int:

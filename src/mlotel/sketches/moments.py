@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mlotel.sketches._convert import as_float64, from_json_float, json_float
+from mlotel.sketches._convert import _sum, as_float64, from_json_float, json_float
 
 __all__ = ["Moments"]
 
@@ -65,12 +65,12 @@ class Moments:
         x = as_float64(values)
         if x.size == 0:
             return
-        total = float(np.add.reduce(x))
+        total = _sum(x)
         if not math.isfinite(total):
             x = x[np.isfinite(x)]
             if x.size == 0:
                 return
-            total = float(np.add.reduce(x))
+            total = _sum(x)
         self._add_finite(x, total, float(x.min()), float(x.max()))
 
     def _add_finite(self, x: np.ndarray, total: float, lo: float, hi: float) -> None:

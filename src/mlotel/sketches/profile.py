@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mlotel.sketches._convert import as_float64
+from mlotel.sketches._convert import _sum, as_float64
 from mlotel.sketches.exponential import ExponentialHistogram
 from mlotel.sketches.frequent import FrequentItems
 from mlotel.sketches.moments import Moments
@@ -109,12 +109,12 @@ class NumericProfile:
     def _update_array(self, x: np.ndarray) -> None:
         if x.size == 0:
             return
-        total = float(np.add.reduce(x))
+        total = _sum(x)
         if not math.isfinite(total):
             x = self._histogram._take_non_finite(x)
             if x.size == 0:
                 return
-            total = float(np.add.reduce(x))
+            total = _sum(x)
         lo, hi = float(x.min()), float(x.max())
         self._histogram._add_finite(x, total, lo, hi)
         self._moments._add_finite(x, total, lo, hi)

@@ -1,0 +1,190 @@
+"""``mlotel drift``: compare a data file with a reference profile; gate CI on the result.
+
+Exit status: 0 when no result reaches ``--fail-on`` (or without it), 1 when one does, 2 for
+usage errors and unreadable inputs. The current file is profiled with the same chunked
+reader as ``mlotel profile`` and compared with :func:`mlotel.drift.compare_features`, the
+comparison the online monitor uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Mapping
+from typing import TextIO
+
+from mlotel.cli._profile import add_chunk_options, comma_list, profile_file, progress_enabled
+from mlotel.cli._readers import ReaderError
+from mlotel.data import UnreadableInput
+from mlotel.drift.compare import DriftReport
+from mlotel.drift.profile import ReferenceProfile, ReferenceProfileError
+from mlotel.drift.thresholds import CHI2, HELLINGER, JS, KS, PSI, WASSERSTEIN, DriftResult, Thresholds
+
+__all__ = ["add_parser", "format_table"]
+
+EXIT_DRIFT = 1
+EXIT_ERROR = 2
+
+# Table columns: (header, method); tests show their p-value.
+_COLUMNS = (
+    (PSI, PSI),
+    (JS, JS),
+    (HELLINGER, HELLINGER),
+    ("wasserstein", WASSERSTEIN),
+    ("ks p", KS),
+    ("chi2 p", CHI2),
+)
+_MARK = {"alert": "!", "warn": "~", "ok": "", "insufficient": "?"}
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "drift",
+        help="compare a data file with a reference profile; exit 1 on drift with --fail-on",
+        description=(
+            "Profile CURRENT (CSV/TSV, Parquet, .npy, or a saved profile .json) and compare every "
+            "feature with the REFERENCE profile. Exit status: 0 no drift at the --fail-on level, "
+            "1 drift, 2 error."
+        ),
+    )
+    parser.add_argument("reference", help="reference profile written by 'mlotel profile' (JSON)")
+    parser.add_argument("current", help="current data: .csv, .tsv, .parquet, .npy, or a profile .json")
+    parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    parser.add_argument(
+        "--fail-on",
+        choices=("alert", "warn"),
+        help="exit with status 1 when any result is at this level or worse (warn includes alert)",
+    )
+    parser.add_argument(
+        "--features",
+        type=comma_list,
+        help="for a .npy current file: comma-separated names of its columns (default f0, f1, ...)",
+    )
+    parser.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a threshold for every feature, e.g. psi_alert=0.3 or min_samples=500 (repeatable)",
+    )
+    add_chunk_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        thresholds = _thresholds(args.threshold)
+        reference = ReferenceProfile.load(args.reference)
+        if args.current.lower().endswith(".json"):
+            current = ReferenceProfile.load(args.current)
+        else:
+            current = profile_file(
+                args.current,
+                features=args.features,
+                # Read the reference's categorical features as categories here too.
+                categorical=[f.name for f in reference.columns().values() if f.kind == "categorical"],
+                chunk_rows=args.chunk_rows,
+                progress=progress_enabled(args),
+            )
+    except (ReferenceProfileError, ReaderError, UnreadableInput, ValueError, OSError) as exc:
+        print(f"mlotel drift: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    report = reference.compare(current, thresholds)
+    try:
+        if args.format == "json":
+            json.dump(report.to_dict(), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            format_table(report, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. piped into `head`: the verdict (exit status) still stands
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if args.fail_on is not None and report.exceeds(args.fail_on):
+        return EXIT_DRIFT
+    return 0
+
+
+def _thresholds(pairs: list[str]) -> Thresholds | None:
+    if not pairs:
+        return None
+    overrides: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--threshold {pair!r}: expected NAME=VALUE")
+        name = name.strip()
+        text = text.strip()
+        if text.lower() == "none":
+            value: object = None
+        elif name.startswith("min_samples"):
+            value = int(text)
+        else:
+            value = float(text)
+        overrides[name] = value
+    return Thresholds().with_overrides(overrides)
+
+
+def format_table(report: DriftReport, out: TextIO) -> None:
+    """Write one row per feature, most severe first (alert > warn > ok > insufficient).
+
+    A value marked ``!`` is at the alert level, ``~`` at the warn level, ``?`` has no verdict
+    (too few samples, or undefined); ``-`` marks a method that does not apply.
+    """
+    by_feature: dict[str, dict[str, DriftResult]] = {}
+    for r in report.results:
+        by_feature.setdefault(r.feature, {})[r.method] = r
+    verdicts = report.feature_verdicts()
+    header = ["feature", "verdict", "n_ref", "n_cur", *(h for h, _ in _COLUMNS)]
+    rows = []
+    for name, verdict in verdicts.items():
+        results = by_feature[name]
+        first = next(iter(results.values()))
+        cells = [name, verdict, str(first.n_reference), str(first.n_current)]
+        cells += [_cell(results.get(method)) for _, method in _COLUMNS]
+        rows.append(cells)
+    if rows:
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        for row in [header, *rows]:
+            out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
+    else:
+        out.write("no feature of the reference was found in the current data\n")
+    _write_list(out, "missing (in the reference, not in the current data)", report.missing_features)
+    _write_list(out, "new (not in the reference)", report.new_features)
+    _write_list(out, "kind mismatch (numeric vs categorical)", report.mismatched_features)
+    counts = _count(verdicts)
+    summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    out.write(f"\n{len(verdicts)} feature(s) compared: {summary or 'none'}; overall: {report.verdict}\n")
+    if any(v == "insufficient" for v in verdicts.values()) or any(
+        r.verdict == "insufficient" for r in report.results
+    ):
+        out.write("(? = no verdict: too few values on a side, or undefined; see docs/drift.md)\n")
+
+
+def _cell(result: DriftResult | None) -> str:
+    if result is None:
+        return "-"
+    value = result.p_value if result.method in (KS, CHI2) else result.value
+    return _number(value) + _MARK[result.verdict]
+
+
+def _number(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value != 0 and abs(value) < 1e-4:
+        return f"{value:.1e}"
+    return f"{value:.4f}"
+
+
+def _write_list(out: TextIO, label: str, names: tuple[str, ...]) -> None:
+    if names:
+        out.write(f"{label}: {', '.join(names)}\n")
+
+
+def _count(verdicts: Mapping[str, str]) -> dict[str, int]:
+    order = ("alert", "warn", "ok", "insufficient")
+    return {v: sum(1 for x in verdicts.values() if x == v) for v in order}

@@ -1,0 +1,3 @@
+"""The LightGBM versions this instrumentor supports."""
+
+_instruments = ("lightgbm >= 3.3",)

@@ -1,0 +1,259 @@
+"""Plotly figures of one model's data. Plotly is the optional ``report`` extra, imported lazily."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from mlotel.report._analysis import Categories, Distribution, DriftLine, Timeline
+from mlotel.report._histograms import ExpHistogram
+
+__all__ = [
+    "categories_figure",
+    "classes_figure",
+    "distribution_figure",
+    "drift_figure",
+    "error_types_figure",
+    "errors_figure",
+    "latency_figure",
+    "require_plotly",
+    "throughput_figure",
+]
+
+INSTALL_HINT = "mlotel report needs plotly: pip install 'mlotel[report]'"
+
+SERVING = "#1f77b4"
+REFERENCE = "#7f7f7f"
+WARN = "#ff9900"
+ALERT = "#d62728"
+_QUANTILE_COLORS = {0.5: "#1f77b4", 0.95: "#ff7f0e", 0.99: "#d62728"}
+
+
+def require_plotly() -> Any:
+    """Import and return ``plotly.graph_objects``; raise ImportError with the install hint."""
+    try:
+        import plotly.graph_objects as go
+    except ImportError as exc:
+        raise ImportError(INSTALL_HINT) from exc
+    return go
+
+
+def _figure(title: str, height: int = 320, **layout: Any) -> Any:
+    go = require_plotly()
+    fig = go.Figure()
+    settings = {
+        "title": {"text": title, "font": {"size": 14}, "x": 0.01, "xanchor": "left"},
+        "template": "plotly_white",
+        "height": height,
+        "margin": {"l": 55, "r": 20, "t": 40, "b": 40},
+        "legend": {"orientation": "h", "y": -0.2, "x": 0},
+        "hovermode": "x unified",
+    }
+    settings.update(layout)
+    fig.update_layout(**settings)
+    return fig
+
+
+def _times(seconds: np.ndarray) -> list[datetime]:
+    # Naive UTC datetimes: plotly.js would drop a timezone anyway; axes say "UTC".
+    return [datetime.fromtimestamp(float(s), tz=timezone.utc).replace(tzinfo=None) for s in seconds]
+
+
+def latency_figure(tl: Timeline) -> Any:
+    go = require_plotly()
+    fig = _figure("Latency per interval (ms)", yaxis_title="ms", xaxis_title="time (UTC)")
+    x = _times(tl.ends)
+    for q, values in tl.quantiles.items():
+        fig.add_trace(go.Scatter(x=x, y=values * 1e3, name=f"p{round(q * 100)}", mode="lines+markers",
+                                 marker={"size": 4}, line={"color": _QUANTILE_COLORS.get(q)}))  # fmt: skip
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def throughput_figure(tl: Timeline) -> Any:
+    go = require_plotly()
+    fig = _figure("Throughput", yaxis_title="calls/s", xaxis_title="time (UTC)")
+    x = _times(tl.ends)
+    fig.add_trace(go.Scatter(x=x, y=tl.calls / tl.width, name="calls/s", mode="lines", line={"color": SERVING}))
+    if tl.rows is not None:
+        fig.add_trace(go.Scatter(x=x, y=tl.rows / tl.width, name="rows/s", mode="lines",
+                                 line={"color": "#2ca02c", "dash": "dot"}, yaxis="y2"))  # fmt: skip
+        fig.update_layout(yaxis2={"title": "rows/s", "overlaying": "y", "side": "right", "rangemode": "tozero",
+                                  "showgrid": False})  # fmt: skip
+        fig.update_layout(margin={"r": 55})
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def errors_figure(tl: Timeline) -> Any:
+    go = require_plotly()
+    fig = _figure("Errors per interval", yaxis_title="errors/s", xaxis_title="time (UTC)", barmode="stack")
+    x = _times(tl.ends)
+    total = np.zeros_like(tl.calls)
+    for etype, counts in tl.errors.items():
+        total = total + counts
+        fig.add_trace(go.Bar(x=x, y=counts / tl.width, name=etype, opacity=0.75))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(tl.calls > 1e-9, total / tl.calls * 100.0, np.nan)
+    fig.add_trace(go.Scatter(x=x, y=rate, name="error rate %", mode="lines+markers", marker={"size": 4},
+                             line={"color": ALERT}, yaxis="y2"))  # fmt: skip
+    fig.update_layout(
+        yaxis2={"title": "error rate %", "overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False},
+        margin={"r": 55},
+    )
+    return fig
+
+
+def error_types_figure(errors_by_type: dict[str, float], calls: float) -> Any:
+    go = require_plotly()
+    items = sorted(errors_by_type.items(), key=lambda kv: kv[1])
+    fig = _figure("Errors by error.type", height=max(220, 90 + 28 * len(items)), hovermode="closest")
+    fig.add_trace(go.Bar(
+        x=[c for _, c in items], y=[k for k, _ in items], orientation="h", marker={"color": ALERT},
+        text=[f"{int(c)} ({c / calls:.1%})" if calls else str(int(c)) for _, c in items], textposition="auto",
+    ))  # fmt: skip
+    fig.update_layout(xaxis_title="failed calls", showlegend=False)
+    return fig
+
+
+# -- distributions -----------------------------------------------------------------------------
+
+
+def _aligned(hists: list[ExpHistogram], target_buckets: int) -> list[ExpHistogram]:
+    """The histograms at one common scale, coarse enough that their combined central 99% spans
+    at most ``target_buckets`` buckets (exact: exponential buckets merge pairwise)."""
+    scale = min(h.scale for h in hists)
+    out = [h.downscaled(scale) for h in hists]
+    combined = out[0]
+    for h in out[1:]:
+        combined = combined.merged(h)
+    while combined.span_buckets() > target_buckets and scale > -10:
+        scale -= 1
+        out = [h.downscaled(scale) for h in out]
+        combined = combined.downscaled(scale)
+    return out
+
+
+def _steps(h: ExpHistogram) -> tuple[list[float], list[float]]:
+    """A step line (plotly ``line_shape="hv"``) of the density of ``h`` over value: each bucket's
+    count / (total count * bucket width); empty gaps (around zero) drop to 0."""
+    lower, upper, counts = h.buckets()
+    n = h.count
+    xs: list[float] = []
+    ys: list[float] = []
+    if not counts.size or not n:
+        return xs, ys
+    dens = counts / (n * (upper - lower))
+    for i in range(counts.size):
+        if i and lower[i] > upper[i - 1]:
+            xs.append(float(upper[i - 1]))
+            ys.append(0.0)
+        xs.append(float(lower[i]))
+        ys.append(float(dens[i]))
+    xs.append(float(upper[-1]))
+    ys.append(0.0)
+    return xs, ys
+
+
+def distribution_figure(dist: Distribution, title_prefix: str = "") -> Any:
+    """Serving (and reference) density over value, on common exponential buckets."""
+    go = require_plotly()
+    hists = [h for h in (dist.serving, dist.reference) if h is not None and h.count]
+    notes = []
+    fig = _figure(f"{title_prefix}{dist.name}", height=300, yaxis_title="density", hovermode="closest")
+    if not hists:
+        return fig
+    serving_n = dist.serving.count if dist.serving is not None else 0.0
+    target = int(min(60, max(12, (serving_n or hists[0].count) / 25)))
+    aligned = _aligned(hists, target)
+    named = []
+    if dist.serving is not None and dist.serving.count:
+        named.append(("serving", aligned.pop(0), SERVING, dist.missing))
+    if dist.reference is not None and dist.reference.count:
+        named.append(("reference", aligned.pop(0), REFERENCE, dist.reference_missing))
+    for name, h, color, missing in reversed(named):  # reference underneath
+        xs, ys = _steps(h)
+        label = f"{name} (n={int(h.count):,})"
+        fig.add_trace(go.Scatter(x=xs, y=ys, name=label, mode="lines", line={"shape": "hv", "color": color,
+                                 "width": 1.5}, fill="tozeroy", opacity=0.6))  # fmt: skip
+        share_zero = h.zero_count / h.count
+        if share_zero:
+            notes.append(f"{name}: {share_zero:.1%} exactly 0")
+        if missing:
+            notes.append(f"{name}: {int(missing):,} missing")
+    combined = named[0][1]
+    for _, h, _, _ in named[1:]:
+        combined = combined.merged(h)
+    lo, hi = combined.quantile(0.001), combined.quantile(0.999)
+    if math.isfinite(lo) and math.isfinite(hi) and hi > lo:
+        pad = 0.05 * (hi - lo)
+        fig.update_xaxes(range=[lo - pad, hi + pad])
+    if notes:
+        fig.add_annotation(text="; ".join(notes), xref="paper", yref="paper", x=1, y=1.02, showarrow=False,
+                           xanchor="right", yanchor="bottom", font={"size": 10, "color": "#555"})  # fmt: skip
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def _shares(counts: dict[str, float]) -> dict[str, float]:
+    n = sum(counts.values())
+    return {k: v / n for k, v in counts.items()} if n else {}
+
+
+def categories_figure(cat: Categories, top: int = 12) -> Any:
+    """Share of the most frequent serving (and reference) categories; the rest as "(others)"."""
+    go = require_plotly()
+    serving, reference = _shares(cat.serving), _shares(cat.reference or {})
+    order = sorted(set(serving) | set(reference), key=lambda k: (-serving.get(k, 0.0), -reference.get(k, 0.0), k))
+    shown = order[:top]
+    rest = order[top:]
+    fig = _figure(f"{cat.name} (top categories)", height=300, yaxis_title="share", barmode="group",
+                  hovermode="closest")  # fmt: skip
+    labels = shown + (["(others)"] if rest else [])
+
+    def values(shares: dict[str, float]) -> list[float]:
+        return [shares.get(k, 0.0) for k in shown] + ([sum(shares.get(k, 0.0) for k in rest)] if rest else [])
+
+    if reference:
+        fig.add_trace(go.Bar(x=labels, y=values(reference), name="reference", marker={"color": REFERENCE}))
+    fig.add_trace(go.Bar(x=labels, y=values(serving), name=f"serving (n={int(sum(cat.serving.values())):,})",
+                         marker={"color": SERVING}))  # fmt: skip
+    fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def classes_figure(output: str, counts: dict[str, float], top: int = 15) -> Any:
+    go = require_plotly()
+    items = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+    n = sum(counts.values())
+    fig = _figure(f"Predicted classes: {output}", height=300, yaxis_title="predictions", hovermode="closest")
+    fig.add_trace(go.Bar(x=[k for k, _ in items], y=[c for _, c in items], marker={"color": SERVING},
+                         text=[f"{c / n:.1%}" for _, c in items], textposition="auto"))  # fmt: skip
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def drift_figure(method: str, lines: list[DriftLine]) -> Any:
+    """Drift values of one method over time, one line per feature and window, with the warn
+    and alert levels as horizontal lines."""
+    go = require_plotly()
+    fig = _figure(f"Drift over time: {method}", height=340, yaxis_title=method, xaxis_title="time (UTC)",
+                  hovermode="closest")  # fmt: skip
+    windows = {line.window for line in lines}
+    for line in lines:
+        name = line.subject if len(windows) == 1 else f"{line.subject} ({line.window or 'window?'})"
+        dash = "dot" if line.window == "interval" and len(windows) > 1 else "solid"
+        fig.add_trace(go.Scatter(x=_times(line.times), y=line.values, name=name, mode="lines+markers",
+                                 marker={"size": 4}, line={"dash": dash}))  # fmt: skip
+    for level, color, label in (
+        *((w, WARN, "warn") for w in sorted({ln.warn for ln in lines if ln.warn is not None})),
+        *((a, ALERT, "alert") for a in sorted({ln.alert for ln in lines if ln.alert is not None})),
+    ):
+        fig.add_hline(y=level, line={"color": color, "dash": "dash", "width": 1.5},
+                      annotation_text=f"{label} {level:g}", annotation_position="top left",
+                      annotation_font={"color": color, "size": 10})  # fmt: skip
+    fig.update_yaxes(rangemode="tozero")
+    return fig

@@ -1,0 +1,184 @@
+"""From exported points to what happened in each interval, and onto one time axis.
+
+A cumulative stream re-exports its running total every interval; the difference of consecutive
+points is what happened between their timestamps. A stream restarts (process restart, SDK reset)
+when its start time changes or a count goes down; the first point after a restart is itself the
+amount since the new start. Delta points already are per interval (``[start, time]``).
+
+:class:`TimeGrid` puts intervals of any number of streams (several processes exporting out of
+phase, at different periods) on one set of equal bins: an interval's amount is spread over the
+bins it overlaps in proportion to the overlap, i.e. assuming a constant rate inside the interval.
+Totals over bins therefore equal totals over intervals exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mlotel.report._histograms import ExpHistogram
+from mlotel.report._telemetry import HistValue, Series
+
+__all__ = ["Interval", "TimeGrid", "intervals", "total"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """What a stream added between ``start_ns`` and ``end_ns`` (a float or a :class:`HistValue`)."""
+
+    start_ns: int
+    end_ns: int
+    value: Any
+
+
+def _minus(later: Any, earlier: Any) -> Any | None:
+    if isinstance(later, HistValue):
+        return later.minus(earlier)
+    if isinstance(later, ExpHistogram):
+        return None  # never needed per interval: feature distributions use totals
+    diff = later - earlier
+    return diff if diff >= 0 else None
+
+
+def intervals(series: Series) -> list[Interval]:
+    """Per-interval amounts of a sum or explicit-histogram series, oldest first.
+
+    Cumulative points are differenced within a stream (same start time, no count going down);
+    a duplicate point (same time and start, e.g. the same file read twice) is skipped. Gauges
+    are not additive: use their points directly.
+    """
+    out: list[Interval] = []
+    prev = None
+    for point in series.points:
+        if not series.cumulative:
+            out.append(Interval(point.start_ns, point.time_ns, point.value))
+            continue
+        if prev is not None and point.start_ns == prev.start_ns and point.time_ns == prev.time_ns:
+            continue
+        diff = None
+        if prev is not None and point.start_ns == prev.start_ns:
+            diff = _minus(point.value, prev.value)
+        if diff is None:  # first point, or a restart: everything since the (new) start
+            out.append(Interval(point.start_ns, point.time_ns, point.value))
+        else:
+            out.append(Interval(prev.time_ns, point.time_ns, diff))
+        prev = point
+    return out
+
+
+def total(series: Series) -> Any:
+    """The series' amount over all time: the last point of each cumulative stream, summed over
+    restarts; the sum of all delta points. None when the series has no points."""
+    points = series.points
+    if not points:
+        return None
+    if series.cumulative:
+        lasts = []
+        for i, point in enumerate(points):
+            nxt = points[i + 1] if i + 1 < len(points) else None
+            if nxt is None or nxt.start_ns != point.start_ns or _restarted(nxt.value, point.value):
+                lasts.append(point.value)
+        values = lasts
+    else:
+        values = [p.value for p in points]
+    return add_values(values)
+
+
+def _restarted(later: Any, earlier: Any) -> bool:
+    if isinstance(later, ExpHistogram):
+        return later.count < earlier.count
+    return _minus(later, earlier) is None
+
+
+def add_values(values: Sequence[Any]) -> Any:
+    """Sum floats, :class:`HistValue` (onto the first one's bounds) or exponential histograms."""
+    from mlotel.report._histograms import rebucket
+
+    first = values[0]
+    if isinstance(first, ExpHistogram):
+        acc = first
+        for v in values[1:]:
+            acc = acc.merged(v)
+        return acc
+    if isinstance(first, HistValue):
+        counts = np.zeros_like(first.counts, dtype=np.float64)
+        count = acc_sum = 0.0
+        vmins, vmaxs = [], []
+        for v in values:
+            counts += rebucket(v.bounds, v.counts, first.bounds)
+            count += v.count
+            acc_sum += v.total
+            vmins.append(v.vmin)
+            vmaxs.append(v.vmax)
+        vmin = min(vmins) if all(math.isfinite(x) for x in vmins) else math.nan
+        vmax = max(vmaxs) if all(math.isfinite(x) for x in vmaxs) else math.nan
+        return HistValue(count, acc_sum, first.bounds, counts, vmin, vmax)
+    return float(sum(values))
+
+
+class TimeGrid:
+    """Equal-width time bins covering a set of intervals.
+
+    The width is the median interval length (the export interval), widened so there are at
+    most ``max_bins`` bins; bin edges are aligned on the earliest interval end so that, for a
+    single process, bins coincide with export intervals.
+    """
+
+    def __init__(self, spans: Iterable[tuple[int, int]], max_bins: int = 240) -> None:
+        spans = [(s, e) for s, e in spans if e > 0]
+        if not spans:
+            raise ValueError("no intervals to place on a time grid")
+        starts = np.array([s if s > 0 else e for s, e in spans], dtype=np.float64) / 1e9
+        ends = np.array([e for _, e in spans], dtype=np.float64) / 1e9
+        lengths = ends - starts
+        positive = lengths[lengths > 0]
+        width = float(np.median(positive)) if positive.size else 1.0
+        lo, hi = float(starts.min()), float(ends.max())
+        width = max(width, (hi - lo) / max_bins, 1e-3)
+        anchor = float(ends.min())
+        first = anchor - math.ceil((anchor - lo) / width - 1e-9) * width
+        n = max(1, math.ceil((hi - first) / width - 1e-9))
+        self.width = width
+        self.edges = first + width * np.arange(n + 1)
+
+    @property
+    def size(self) -> int:
+        return self.edges.size - 1
+
+    def bin_ends(self) -> np.ndarray:
+        """End time (epoch seconds) of every bin."""
+        return self.edges[1:]
+
+    def spread(self, items: Iterable[Interval], vector) -> np.ndarray:
+        """Sum ``vector(interval.value)`` (a 1-D array, same length for all) into the bins.
+
+        Returns an array of shape ``(bins, len(vector))``; each interval contributes in
+        proportion to its overlap with each bin (wholly to the bin of its end if zero-length).
+        """
+        out: np.ndarray | None = None
+        edges = self.edges
+        for item in items:
+            vec = np.asarray(vector(item.value), dtype=np.float64)
+            if out is None:
+                out = np.zeros((self.size, vec.size))
+            end = item.end_ns / 1e9
+            start = item.start_ns / 1e9 if item.start_ns > 0 else end
+            start = max(start, edges[0])
+            if end <= start:
+                j = min(max(int(np.searchsorted(edges, end, side="left")) - 1, 0), self.size - 1)
+                out[j] += vec
+                continue
+            j0 = max(int(np.searchsorted(edges, start, side="right")) - 1, 0)
+            j1 = min(int(np.searchsorted(edges, end, side="left")) - 1, self.size - 1)
+            length = end - start
+            for j in range(j0, j1 + 1):
+                overlap = min(end, edges[j + 1]) - max(start, edges[j])
+                if overlap > 0:
+                    out[j] += vec * (overlap / length)
+        if out is None:
+            return np.zeros((self.size, 0))
+        return out
