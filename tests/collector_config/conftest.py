@@ -109,7 +109,11 @@ class EnvFileRotel:
         env.update(self.env, NO_COLOR="1")
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [str(self.binary), "start"], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
+                [str(self.binary), "start"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
             )
         deadline = time.monotonic() + self.startup_timeout
         pending = [self.grpc_port, self.http_port]
@@ -149,7 +153,9 @@ class EnvFileRotel:
             if predicate(text):
                 return text
             if time.monotonic() > deadline:
-                raise AssertionError(f"rotel log did not show what was expected in {timeout:g}s:\n{text[-4000:]}")
+                raise AssertionError(
+                    f"rotel log did not show what was expected in {timeout:g}s:\n{text[-4000:]}"
+                )
             time.sleep(0.05)
 
 
@@ -195,7 +201,7 @@ _REQUEST_TYPES = {
 
 @dataclass(frozen=True)
 class CapturedRequest:
-    """One OTLP/HTTP POST: its path, headers and the decoded ``Export*ServiceRequest``."""
+    """One OTLP/HTTP POST: its path, headers (names lower-cased) and the decoded ``Export*ServiceRequest``."""
 
     path: str
     headers: dict[str, str]
@@ -226,7 +232,8 @@ class OTLPHTTPCapture:
                     return
                 message = kind.FromString(body)
                 with capture._lock:
-                    capture._requests.append(CapturedRequest(self.path, dict(self.headers.items()), message))
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    capture._requests.append(CapturedRequest(self.path, headers, message))
                     capture._lock.notify_all()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
@@ -259,7 +266,9 @@ class OTLPHTTPCapture:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     paths = [r.path for r in self._requests]
-                    raise AssertionError(f"{self.url}: condition not met in {timeout:g}s; got POSTs to {paths}")
+                    raise AssertionError(
+                        f"{self.url}: condition not met in {timeout:g}s; got POSTs to {paths}"
+                    )
                 self._lock.wait(min(remaining, 0.1))
 
     def close(self) -> None:
@@ -301,7 +310,9 @@ class PrometheusServer:
             "--enable-feature=native-histograms",
         ]
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -349,10 +360,24 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prom
     """A started :class:`PrometheusServer`; skips if no ``prometheus`` binary is on PATH."""
     binary = shutil.which("prometheus")
     if binary is None:
-        pytest.skip("prometheus not installed (CI: apt-get install -y prometheus) -- PromQL parse check skipped")
+        pytest.skip(
+            "prometheus not installed (CI: apt-get install -y prometheus) -- PromQL parse check skipped"
+        )
     server = PrometheusServer(binary, tmp_path_factory.mktemp("prometheus"))
     try:
         server.wait_ready()
+        version = server.version()
+        if version_tuple(version) < MIN_PROMETHEUS:
+            pytest.skip(f"prometheus {version} predates native-histogram PromQL (needs >= 2.40)")
         yield server
     finally:
         server.stop()
+
+
+# histogram_sum/histogram_count and native-histogram histogram_quantile arrived in 2.40.
+MIN_PROMETHEUS = (2, 40)
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"2.42.0+ds"`` -> ``(2, 42, 0)``."""
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0])[:3])

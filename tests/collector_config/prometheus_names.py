@@ -26,6 +26,7 @@ _INVALID_LABEL = re.compile(r"[^a-zA-Z0-9_]")
 
 # Metric kinds, as in otlptranslator.MetricType.
 COUNTER = "monotonic_counter"
+NON_MONOTONIC_COUNTER = "non_monotonic_counter"
 GAUGE = "gauge"
 HISTOGRAM = "histogram"
 EXPONENTIAL_HISTOGRAM = "exponential_histogram"

@@ -123,7 +123,9 @@ def test_component_types_belong_to_the_contrib_distribution(name):
     for section in SECTIONS:
         for component_id in config.get(section) or {}:
             kind = component_id.split("/", 1)[0]
-            assert kind in known[section], f"{name}: {section} type {kind!r} is not in otelcol-contrib {RELEASE}"
+            assert kind in known[section], (
+                f"{name}: {section} type {kind!r} is not in otelcol-contrib {RELEASE}"
+            )
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -147,7 +149,9 @@ def test_endpoints_and_credentials_come_from_env_placeholders(name):
     for path, value in walk(load(name)):
         leaf = path.rsplit(".", 1)[-1]
         if leaf in SECRET_KEYS:
-            assert isinstance(value, str) and ENV_PLACEHOLDER.fullmatch(value), f"{name}: {path} is not a placeholder"
+            assert isinstance(value, str) and ENV_PLACEHOLDER.fullmatch(value), (
+                f"{name}: {path} is not a placeholder"
+            )
             assert ":-" not in value, f"{name}: {path} has a default secret"
         if leaf == "endpoint" and "exporters" in path:
             assert isinstance(value, str) and ENV_PLACEHOLDER.fullmatch(value), f"{name}: {path}={value!r}"
@@ -177,10 +181,14 @@ def test_gateway_keeps_exponential_histograms_native_via_prometheus_otlp():
     # Delta from applications is accumulated: Prometheus keeps cumulative series only.
     assert "deltatocumulative" in metrics["processors"]
     (traces,) = pipeline(config, "traces")["exporters"]
-    assert traces.split("/")[0] == "otlp" and default(config["exporters"][traces]["endpoint"]).endswith(":4317")
+    assert traces.split("/")[0] == "otlp" and default(config["exporters"][traces]["endpoint"]).endswith(
+        ":4317"
+    )
     (logs,) = pipeline(config, "logs")["exporters"]
     # Loki's native OTLP ingestion (not the deprecated loki exporter / push API).
-    assert logs.split("/")[0] == "otlphttp" and default(config["exporters"][logs]["endpoint"]).endswith("/otlp")
+    assert logs.split("/")[0] == "otlphttp" and default(config["exporters"][logs]["endpoint"]).endswith(
+        "/otlp"
+    )
 
 
 def test_remotewrite_gateway_writes_native_histograms_with_prometheusremotewrite():
@@ -210,7 +218,10 @@ def test_datadog_gets_delta_and_documents_the_temporality_setting():
     assert exporter["metrics"]["histograms"]["mode"] == "distributions"
     metrics = pipeline(config, "metrics")
     assert "cumulativetodelta" in metrics["processors"] and metrics["exporters"] == ["datadog"]
-    assert "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta" in (CONFIG_DIR / "otelcol-datadog.yaml").read_text()
+    assert (
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta"
+        in (CONFIG_DIR / "otelcol-datadog.yaml").read_text()
+    )
     # APM stats: the connector takes traces in and feeds the metrics pipeline.
     assert "datadog/connector" in pipeline(config, "traces")["exporters"]
     assert "datadog/connector" in metrics["receivers"]

@@ -5,7 +5,6 @@ receivers, every other setting kept) and OTLP sent to it must arrive where the f
 
 from __future__ import annotations
 
-import logging
 import re
 import subprocess
 import textwrap
@@ -13,13 +12,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+from opentelemetry._logs import SeverityNumber
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
-from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
@@ -30,7 +30,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from tests.apps import run_app
 from tests.collector_config.conftest import CONFIG_DIR, parse_env_file, rebase_url
-from tests.otlp_receiver import OTLPReceiver, attrs_to_dict
+from tests.otlp_receiver import attrs_to_dict
 
 ENV_FILES = sorted(p.name for p in CONFIG_DIR.glob("rotel*.env"))
 FEATURE_VALUES = [0.5, 1.0, 2.0, 4.0, 4.0]
@@ -77,15 +77,12 @@ def send_sample_telemetry(endpoint: str, protocol: str = "grpc") -> str:
 
     logger_provider = LoggerProvider(resource=resource)
     logger_provider.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
-    logger = logging.getLogger(f"collector-config-test.{run_id}")
-    logger.propagate = False
-    handler = LoggingHandler(logger_provider=logger_provider)
-    logger.addHandler(handler)
-    try:
-        logger.warning("drift alert: amount", extra={"ml.feature.name": "amount"})
-    finally:
-        logger.removeHandler(handler)
-        logger_provider.shutdown()
+    logger_provider.get_logger("mlotel").emit(
+        severity_number=SeverityNumber.WARN,
+        body="drift alert: amount",
+        attributes={"ml.feature.name": "amount"},
+    )
+    logger_provider.shutdown()
     return run_id
 
 
@@ -96,20 +93,31 @@ def check_exponential_histogram(metric) -> None:
     assert point.count == len(FEATURE_VALUES)
     assert point.sum == pytest.approx(sum(FEATURE_VALUES))
     assert (point.min, point.max) == (min(FEATURE_VALUES), max(FEATURE_VALUES))
-    assert point.zero_count + sum(point.positive.bucket_counts) + sum(point.negative.bucket_counts) == point.count
+    assert (
+        point.zero_count + sum(point.positive.bucket_counts) + sum(point.negative.bucket_counts)
+        == point.count
+    )
     # Bucket i holds (base**(offset+i), base**(offset+i+1)] with base = 2**(2**-scale).
     base = 2.0 ** (2.0**-point.scale)
     for value in set(FEATURE_VALUES):
         index = next(
             i
             for i in range(len(point.positive.bucket_counts))
-            if base ** (point.positive.offset + i) < value <= base ** (point.positive.offset + i + 1) * (1 + 1e-12)
+            if base ** (point.positive.offset + i)
+            < value
+            <= base ** (point.positive.offset + i + 1) * (1 + 1e-12)
         )
         assert point.positive.bucket_counts[index] >= FEATURE_VALUES.count(value)
 
 
 def metrics_of(requests) -> dict[str, object]:
-    return {m.name: m for r in requests for rm in r.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+    return {
+        m.name: m
+        for r in requests
+        for rm in r.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+    }
 
 
 # -- the files themselves ------------------------------------------------------------
@@ -160,12 +168,17 @@ def test_env_file_is_plain_and_uses_only_documented_rotel_variables(name, docume
 def test_rotel_env_forwards_every_signal_to_the_otlp_backend(rotel_from_env, otlp_receiver, protocol):
     file_env = parse_env_file(CONFIG_DIR / "rotel.env")
     rotel = rotel_from_env(
-        "rotel.env", ROTEL_OTLP_EXPORTER_ENDPOINT=rebase_url(file_env["ROTEL_OTLP_EXPORTER_ENDPOINT"], otlp_receiver.endpoint)
+        "rotel.env",
+        ROTEL_OTLP_EXPORTER_ENDPOINT=rebase_url(
+            file_env["ROTEL_OTLP_EXPORTER_ENDPOINT"], otlp_receiver.endpoint
+        ),
     )
     endpoint = rotel.grpc_endpoint if protocol == "grpc" else rotel.http_endpoint
     run_id = send_sample_telemetry(endpoint, protocol)
 
-    (span,) = otlp_receiver.wait_for_spans("predict fraud", where=lambda s: s.resource["service.instance.id"] == run_id)
+    (span,) = otlp_receiver.wait_for_spans(
+        "predict fraud", where=lambda s: s.resource["service.instance.id"] == run_id
+    )
     assert span.attributes == {"ml.model.name": "fraud", "ml.model.version": "3"}
     metric = otlp_receiver.wait_for_metrics("ml.feature.value")[-1]
     check_exponential_histogram(metric.metric)
@@ -179,7 +192,10 @@ def test_rotel_env_forwards_an_mlotel_application(rotel_from_env, otlp_receiver)
     """A real mlotel app exporting to rotel: its feature sketches reach the backend as exponential histograms."""
     file_env = parse_env_file(CONFIG_DIR / "rotel.env")
     rotel = rotel_from_env(
-        "rotel.env", ROTEL_OTLP_EXPORTER_ENDPOINT=rebase_url(file_env["ROTEL_OTLP_EXPORTER_ENDPOINT"], otlp_receiver.endpoint)
+        "rotel.env",
+        ROTEL_OTLP_EXPORTER_ENDPOINT=rebase_url(
+            file_env["ROTEL_OTLP_EXPORTER_ENDPOINT"], otlp_receiver.endpoint
+        ),
     )
     app = textwrap.dedent(
         f"""
@@ -209,7 +225,10 @@ def test_rotel_env_forwards_an_mlotel_application(rotel_from_env, otlp_receiver)
     assert metric.resource["service.name"] == "fraud-api"
     by_feature = {attrs_to_dict(p.attributes)["ml.feature.name"]: p for p in metric.data_points}
     assert sorted(p.count for p in by_feature.values()) == [100, 100]
-    assert sorted((p.min, p.max, p.sum) for p in by_feature.values()) == [(1.0, 100.0, 5050.0), (7.0, 7.0, 700.0)]
+    assert sorted((p.min, p.max, p.sum) for p in by_feature.values()) == [
+        (1.0, 100.0, 5050.0),
+        (7.0, 7.0, 700.0),
+    ]
 
 
 def test_rotel_lgtm_env_routes_traces_to_tempo_metrics_to_prometheus_logs_to_loki(
@@ -221,16 +240,20 @@ def test_rotel_lgtm_env_routes_traces_to_tempo_metrics_to_prometheus_logs_to_lok
     rotel = rotel_from_env(
         "rotel-lgtm.env",
         ROTEL_EXPORTER_TEMPO_ENDPOINT=rebase_url(file_env["ROTEL_EXPORTER_TEMPO_ENDPOINT"], tempo.endpoint),
-        ROTEL_EXPORTER_PROMETHEUS_ENDPOINT=rebase_url(file_env["ROTEL_EXPORTER_PROMETHEUS_ENDPOINT"], prometheus.url),
+        ROTEL_EXPORTER_PROMETHEUS_ENDPOINT=rebase_url(
+            file_env["ROTEL_EXPORTER_PROMETHEUS_ENDPOINT"], prometheus.url
+        ),
         ROTEL_EXPORTER_LOKI_ENDPOINT=rebase_url(file_env["ROTEL_EXPORTER_LOKI_ENDPOINT"], loki.url),
     )
     run_id = send_sample_telemetry(rotel.grpc_endpoint)
 
     tempo.wait_for_spans("predict fraud", where=lambda s: s.resource["service.instance.id"] == run_id)
     # Prometheus's OTLP receiver path, with the exponential histogram intact (-> native histogram).
-    requests = prometheus.wait_for(lambda rs: rs if "ml.feature.value" in metrics_of(r.message for r in rs) else None)
+    requests = prometheus.wait_for(
+        lambda rs: rs if "ml.feature.value" in metrics_of(r.message for r in rs) else None
+    )
     assert {r.path for r in requests} == {"/api/v1/otlp/v1/metrics"}
-    assert {r.headers.get("Content-Encoding") for r in requests} == {"gzip"}
+    assert {r.headers.get("content-encoding") for r in requests} == {"gzip"}
     check_exponential_histogram(metrics_of(r.message for r in requests)["ml.feature.value"])
     # Loki's native OTLP path.
     requests = loki.wait_for(lambda rs: rs)

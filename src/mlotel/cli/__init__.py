@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mlotel.cli import _drift, _profile
+from mlotel.cli import _drift, _profile, _report
 from mlotel.version import __version__
 
 
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _profile.add_parser(subparsers)
     _drift.add_parser(subparsers)
+    _report.add_parser(subparsers)
     return parser
 
 

@@ -23,7 +23,7 @@ from mlotel.drift.compare import DriftReport
 from mlotel.drift.profile import ReferenceProfile, ReferenceProfileError
 from mlotel.drift.thresholds import CHI2, HELLINGER, JS, KS, PSI, WASSERSTEIN, DriftResult, Thresholds
 
-__all__ = ["add_parser", "format_table"]
+__all__ = ["add_parser", "bonferroni", "format_table"]
 
 EXIT_DRIFT = 1
 EXIT_ERROR = 2
@@ -70,6 +70,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME=VALUE",
         help="override a threshold for every feature, e.g. psi_alert=0.3 or min_samples=500 (repeatable)",
     )
+    parser.add_argument(
+        "--p-adjust",
+        choices=("bonferroni", "none"),
+        default="bonferroni",
+        help=(
+            "correction of the ks/chi2 p-value levels for testing many features at once: "
+            "'bonferroni' (default) divides them by the number of features compared, so that "
+            "data without drift fails the run about 5%% of the time whatever the feature count"
+        ),
+    )
     add_chunk_options(parser)
     parser.set_defaults(handler=run)
 
@@ -92,19 +102,41 @@ def run(args: argparse.Namespace) -> int:
     except (ReferenceProfileError, ReaderError, UnreadableInput, ValueError, OSError) as exc:
         print(f"mlotel drift: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    n_compared = len(reference.columns().keys() & current.columns().keys())
+    if args.p_adjust == "bonferroni" and n_compared > 1:
+        thresholds = bonferroni(thresholds or Thresholds(), n_compared)
+    else:
+        n_compared = 1
     report = reference.compare(current, thresholds)
     try:
         if args.format == "json":
-            json.dump(report.to_dict(), sys.stdout, indent=2)
+            d = report.to_dict()
+            d["p_adjust"] = {"method": "bonferroni" if n_compared > 1 else "none", "divisor": n_compared}
+            json.dump(d, sys.stdout, indent=2)
             sys.stdout.write("\n")
         else:
             format_table(report, sys.stdout)
+            if n_compared > 1:
+                sys.stdout.write(
+                    f"(ks/chi2 p-value levels divided by {n_compared}, the features compared: Bonferroni)\n"
+                )
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into `head`: the verdict (exit status) still stands
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if args.fail_on is not None and report.exceeds(args.fail_on):
         return EXIT_DRIFT
     return 0
+
+
+def bonferroni(thresholds: Thresholds, n: int) -> Thresholds:
+    """``thresholds`` with the ``ks`` and ``chi2`` p-value levels divided by ``n``."""
+    overrides: dict[str, object] = {}
+    for method in (KS, CHI2):
+        warn, alert = thresholds.levels(method)
+        overrides[f"{method}_p_alert"] = alert / n
+        if warn is not None:
+            overrides[f"{method}_p_warn"] = warn / n
+    return thresholds.with_overrides(overrides)
 
 
 def _thresholds(pairs: list[str]) -> Thresholds | None:
@@ -151,6 +183,8 @@ def format_table(report: DriftReport, out: TextIO) -> None:
             out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
     else:
         out.write("no feature of the reference was found in the current data\n")
+    if report.missing_features or report.new_features or report.mismatched_features:
+        out.write("\n")
     _write_list(out, "missing (in the reference, not in the current data)", report.missing_features)
     _write_list(out, "new (not in the reference)", report.new_features)
     _write_list(out, "kind mismatch (numeric vs categorical)", report.mismatched_features)

@@ -462,8 +462,9 @@ class ReferenceBuilder:
 
     ``features``, ``categorical`` and ``max_features`` are passed to
     :func:`mlotel.data.read_input` for every batch. ``target`` names the target column of
-    the data; with ``update(..., target_values=...)`` it is instead the name given to
-    target values passed separately. A column keeps the kind (numeric or categorical) it
+    the data (it may be one of ``features``, as when they name an array's columns, and is
+    read even when it is not); with ``update(..., target_values=...)`` it is instead the
+    name given to target values passed separately. A column keeps the kind (numeric or categorical) it
     had when first seen with a non-missing value; a later batch where it has the other kind
     raises :class:`ValueError` (name it in ``categorical`` to force it).
 
@@ -489,8 +490,6 @@ class ReferenceBuilder:
         self._features = None if features is None else [str(f) for f in features]
         self._categorical = frozenset() if categorical is None else frozenset(map(str, categorical))
         self._target = None if target is None else str(target)
-        if self._features is not None and self._target in self._features:
-            raise ValueError(f"the target {self._target!r} is also listed in features")
         if quantile_bins < 2:
             raise ValueError("quantile_bins must be >= 2")
         self._quantile_bins = int(quantile_bins)
@@ -517,7 +516,7 @@ class ReferenceBuilder:
         if separate and self._target is None:
             raise ValueError("target_values given but the builder has no target name")
         names = self._features
-        if names is not None and self._target is not None and not separate:
+        if names is not None and self._target is not None and not separate and self._target not in names:
             names = [*names, self._target]
         max_features = self._max_features + (1 if self._target is not None and not separate else 0)
         frame = read_input(data, features=names, categorical=self._categorical, max_features=max_features)
@@ -617,9 +616,9 @@ def build_reference(
     value per row; named after the Series, else ``"target"``).
 
     Numeric features keep an :class:`ExponentialHistogram` of ``max_size`` buckets per
-    sign (at most ``2 ** -scale`` relative resolution; 2048 buckets resolve a 1000x value
-    range to better than 0.5%), :class:`Moments` and ``quantile_bins`` reference quantile
-    bins; categorical features keep :class:`FrequentItems` with ``k = top_k``.
+    sign (2048 buckets hold a feature spanning a factor of 1000 in buckets 0.54% wide),
+    :class:`Moments` and ``quantile_bins`` reference quantile bins; categorical features
+    keep :class:`FrequentItems` with ``k = top_k``.
 
     Raises :class:`mlotel.data.UnreadableInput` for data the adapters cannot read and
     :class:`ValueError` for a target column absent from ``data`` or of another length.

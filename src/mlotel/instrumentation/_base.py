@@ -207,7 +207,9 @@ class FrameworkInstrumentor(BaseInstrumentor):
 
     def instrument(self, **kwargs: Any) -> Any:
         """Instrument the framework; quietly nothing if it is not installed. See the class docstring."""
-        kwargs.pop("skip_dep_check", None)  # the auto-loader checked mlotel's distribution, not this framework
+        kwargs.pop(
+            "skip_dep_check", None
+        )  # the auto-loader checked mlotel's distribution, not this framework
         raise_on_conflict = kwargs.pop("raise_exception_on_conflict", False)
         conflict = self._check_dependency_conflicts()
         if conflict is not None:

@@ -62,8 +62,16 @@ def canonical(value: Any, depth: int = 0) -> Any:
     if isinstance(value, set | frozenset):
         return sorted(json.dumps(canonical(v, depth + 1), sort_keys=True, default=str) for v in value)
     if isinstance(value, np.ndarray):
-        data = repr(value.tolist()).encode() if value.dtype.kind == "O" else np.ascontiguousarray(value).tobytes()
-        return {"ndarray": list(value.shape), "dtype": str(value.dtype), "sha": hashlib.sha256(data).hexdigest()[:16]}
+        data = (
+            repr(value.tolist()).encode()
+            if value.dtype.kind == "O"
+            else np.ascontiguousarray(value).tobytes()
+        )
+        return {
+            "ndarray": list(value.shape),
+            "dtype": str(value.dtype),
+            "sha": hashlib.sha256(data).hexdigest()[:16],
+        }
     if isinstance(value, type):
         return f"{value.__module__}.{value.__qualname__}"
     if hasattr(value, "get_params"):  # an estimator: deep params carry its configuration
@@ -116,7 +124,9 @@ def register_model(model: Any, *, name: str | None = None, version: str | None =
     """
     refused = sorted(_NOT_REGISTRABLE & set(options))
     if refused:
-        raise TypeError(f"register_model() does not accept {', '.join(refused)}; use name= for the model name")
+        raise TypeError(
+            f"register_model() does not accept {', '.join(refused)}; use name= for the model name"
+        )
     validate(model=name, version=version, **options)  # raises on a mistake, now rather than at a call
     registration = Registration(name, version, tuple(sorted(options.items())))
     key = id(model)

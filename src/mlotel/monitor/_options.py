@@ -88,7 +88,9 @@ def validate(**kwargs: Any) -> MonitorOptions:
     """Check every option; raise ``TypeError``/``ValueError`` naming the bad one and what is accepted."""
     unknown = sorted(set(kwargs) - set(ACCEPTED))
     if unknown:
-        raise TypeError(f"monitor() got unknown option(s) {', '.join(unknown)}; accepted: {', '.join(ACCEPTED)}")
+        raise TypeError(
+            f"monitor() got unknown option(s) {', '.join(unknown)}; accepted: {', '.join(ACCEPTED)}"
+        )
     opts: dict[str, Any] = {}
     opts["model"] = _name("model", kwargs.get("model"))
     opts["version"] = _name("version", kwargs.get("version"))
@@ -103,14 +105,23 @@ def validate(**kwargs: Any) -> MonitorOptions:
             raise TypeError(f"monitor(): {flag} must be a bool, got {value!r}")
         opts[flag] = value
     rate = kwargs.get("sample_rate", 1.0)
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not math.isfinite(rate) or not 0 < rate <= 1:
+    if (
+        isinstance(rate, bool)
+        or not isinstance(rate, int | float)
+        or not math.isfinite(rate)
+        or not 0 < rate <= 1
+    ):
         raise ValueError(f"monitor(): sample_rate must be a number in (0, 1], got {rate!r}")
     opts["sample_rate"] = float(rate)
     opts["max_features"] = _count("max_features", kwargs.get("max_features", 256), 1, 10_000)
     opts["max_buckets"] = _count("max_buckets", kwargs.get("max_buckets", 160), 8, 16_384)
     opts["top_k"] = _count("top_k", kwargs.get("top_k", 32), 1, 1_000)
     reference = kwargs.get("reference")
-    if reference is not None and not isinstance(reference, str | os.PathLike) and not hasattr(reference, "features"):
+    if (
+        reference is not None
+        and not isinstance(reference, str | os.PathLike)
+        and not hasattr(reference, "features")
+    ):
         raise TypeError(f"monitor(): reference must be a path or a ReferenceProfile, got {reference!r}")
     opts["reference"] = reference
     _validate_outcomes(kwargs, opts)
@@ -140,16 +151,27 @@ def _validate_outcomes(kwargs: dict[str, Any], opts: dict[str, Any]) -> None:
     opts["track_outcomes"] = _flag(kwargs, "track_outcomes")
     task = kwargs.get("task")
     if task is not None and task not in TASKS:
-        raise ValueError(f"monitor(): task must be one of {', '.join(TASKS)} or None (inferred), got {task!r}")
+        raise ValueError(
+            f"monitor(): task must be one of {', '.join(TASKS)} or None (inferred), got {task!r}"
+        )
     opts["task"] = task
     opts["id_arg"] = _name("id_arg", kwargs.get("id_arg"))
     opts["id_function"] = _callable(kwargs, "id_function")
     if opts["id_arg"] is not None and opts["id_function"] is not None:
         raise ValueError("monitor(): give id_arg or id_function, not both")
-    opts["outcome_cache_size"] = _count("outcome_cache_size", kwargs.get("outcome_cache_size", 10_000), 1, 10_000_000)
+    opts["outcome_cache_size"] = _count(
+        "outcome_cache_size", kwargs.get("outcome_cache_size", 10_000), 1, 10_000_000
+    )
     ttl = kwargs.get("outcome_ttl", 3600.0)
-    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl) or not 0 < ttl <= 30 * 86400:
-        raise ValueError(f"monitor(): outcome_ttl must be a number of seconds in (0, 2592000] (30 days), got {ttl!r}")
+    if (
+        isinstance(ttl, bool)
+        or not isinstance(ttl, int | float)
+        or not math.isfinite(ttl)
+        or not 0 < ttl <= 30 * 86400
+    ):
+        raise ValueError(
+            f"monitor(): outcome_ttl must be a number of seconds in (0, 2592000] (30 days), got {ttl!r}"
+        )
     opts["outcome_ttl"] = float(ttl)
     opts["outcome_window"] = _count("outcome_window", kwargs.get("outcome_window", 1000), 1, 1_000_000)
 
@@ -157,8 +179,15 @@ def _validate_outcomes(kwargs: dict[str, Any], opts: dict[str, Any]) -> None:
 def _validate_payloads(kwargs: dict[str, Any], opts: dict[str, Any]) -> None:
     opts["log_predictions"] = _flag(kwargs, "log_predictions")
     rate = kwargs.get("log_payloads", 0.0)
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not math.isfinite(rate) or not 0 <= rate <= 1:
-        raise ValueError(f"monitor(): log_payloads must be a number in [0, 1] (share of calls logged), got {rate!r}")
+    if (
+        isinstance(rate, bool)
+        or not isinstance(rate, int | float)
+        or not math.isfinite(rate)
+        or not 0 <= rate <= 1
+    ):
+        raise ValueError(
+            f"monitor(): log_payloads must be a number in [0, 1] (share of calls logged), got {rate!r}"
+        )
     opts["log_payloads"] = float(rate)
     opts["payload_fields"] = _names("payload_fields", kwargs.get("payload_fields"))
     opts["payload_exclude"] = _names("payload_exclude", kwargs.get("payload_exclude")) or ()
@@ -176,7 +205,9 @@ def with_id_index(options: MonitorOptions, params: Sequence[str], skip_first: bo
     if options.id_arg is None:
         return options
     if options.id_arg not in params:
-        raise ValueError(f"monitor(): id_arg={options.id_arg!r} is not a parameter of the function ({', '.join(params)})")
+        raise ValueError(
+            f"monitor(): id_arg={options.id_arg!r} is not a parameter of the function ({', '.join(params)})"
+        )
     index = list(params).index(options.id_arg) - (1 if skip_first else 0)
     return dataclasses.replace(options, id_index=index)
 
@@ -186,7 +217,9 @@ def positional_index(params: Sequence[str], input_arg: str | None, is_method: bo
     if input_arg is None:
         return 0
     if input_arg not in params:
-        raise ValueError(f"monitor(): input_arg={input_arg!r} is not a parameter of the function ({', '.join(params)})")
+        raise ValueError(
+            f"monitor(): input_arg={input_arg!r} is not a parameter of the function ({', '.join(params)})"
+        )
     index = list(params).index(input_arg)
     if is_method:
         index -= 1

@@ -60,7 +60,9 @@ class PayloadLogger:
             "ml.prediction log records cut to payload_max_bytes.",
         ).series(self._attributes)
 
-    def __call__(self, span: Any, model_input: Any, result: Any, error: Any, args: tuple, kwargs: Any) -> None:
+    def __call__(
+        self, span: Any, model_input: Any, result: Any, error: Any, args: tuple, kwargs: Any
+    ) -> None:
         rate = self._rate
         with_features = rate > 0 and (rate >= 1 or self._random.random() < rate)
         if not (with_features or (self._always and error is None)) or self._logger is None:
@@ -82,7 +84,10 @@ class PayloadLogger:
                 return
             if not isinstance(body, dict):
                 _faults.record_fault(
-                    "payload", TypeError(f"payload_redact returned {type(body).__name__}, not a dict; the record was dropped")
+                    "payload",
+                    TypeError(
+                        f"payload_redact returned {type(body).__name__}, not a dict; the record was dropped"
+                    ),
                 )
                 return
         body = to_any_value(body)
@@ -109,7 +114,10 @@ class PayloadLogger:
     def _features(self, model_input: Any) -> dict[str, Any]:
         options = self.options
         frame = read_input(
-            model_input, features=options.features, categorical=options.categorical, max_features=options.max_features
+            model_input,
+            features=options.features,
+            categorical=options.categorical,
+            max_features=options.max_features,
         )
         fields, exclude = self._fields, self._exclude
         return {

@@ -98,7 +98,9 @@ def prediction_context() -> Iterator[PredictionHandle]:
         _HANDLE.reset(token)
 
 
-def collect_prediction_id(span: Any, model_input: Any, result: Any, error: Any, args: tuple, kwargs: Any) -> None:
+def collect_prediction_id(
+    span: Any, model_input: Any, result: Any, error: Any, args: tuple, kwargs: Any
+) -> None:
     """Hook: hand the finished call's id to the enclosing :func:`prediction_context`, if any."""
     handle = _HANDLE.get()
     if handle is None or CURRENT_CALL.get() is not None:  # no block, or a call nested in another call

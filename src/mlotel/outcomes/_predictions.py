@@ -14,7 +14,9 @@ CLASSIFICATION = "classification"
 REGRESSION = "regression"
 
 
-def predicted_rows(result: Any, class_names: Sequence[str] | None, task: str | None) -> tuple[str, np.ndarray]:
+def predicted_rows(
+    result: Any, class_names: Sequence[str] | None, task: str | None
+) -> tuple[str, np.ndarray]:
     """``(task, values)``: the call's prediction per row, as a new 1-D array (never a view of ``result``).
 
     * one value per row: floats are a regression, integers, bools and strings a classification;

@@ -31,7 +31,9 @@ LOG_CHUNK = 1000
 
 _lock = threading.Lock()
 # (model, version, operation) -> tracker; weak, so a model that is gone takes its cache with it.
-_trackers: weakref.WeakValueDictionary[tuple[str, str | None, str], OutcomeTracker] = weakref.WeakValueDictionary()
+_trackers: weakref.WeakValueDictionary[tuple[str, str | None, str], OutcomeTracker] = (
+    weakref.WeakValueDictionary()
+)
 
 
 def register(tracker: OutcomeTracker) -> None:
@@ -49,7 +51,9 @@ def trackers(generation: int, model: str | None = None, version: str | None = No
     return [
         t
         for (name, ver, _), t in found
-        if t.generation == generation and (model is None or name == model) and (version is None or ver == version)
+        if t.generation == generation
+        and (model is None or name == model)
+        and (version is None or ver == version)
     ]
 
 
@@ -126,7 +130,9 @@ def record_outcome(
         _faults.record_fault("outcome", exc)
 
 
-def _join(runtime: Any, ids: list[str | None], actuals: list[Any], model: str | None, version: str | None) -> None:
+def _join(
+    runtime: Any, ids: list[str | None], actuals: list[Any], model: str | None, version: str | None
+) -> None:
     found = trackers(runtime.generation, model, version)
     if not found:
         return  # nothing in this process tracks outcomes: the log record is the whole story
@@ -165,7 +171,12 @@ def _join(runtime: Any, ids: list[str | None], actuals: list[Any], model: str | 
 
 
 def _log(
-    logger: Any, ids: list[str | None], actuals: list[Any], single: bool, model: str | None, version: str | None
+    logger: Any,
+    ids: list[str | None],
+    actuals: list[Any],
+    single: bool,
+    model: str | None,
+    version: str | None,
 ) -> None:
     attributes: dict[str, Any] = {}
     if model is not None:

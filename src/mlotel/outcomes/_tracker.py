@@ -89,7 +89,10 @@ class OutcomeTracker:
         )
         self._pairs: dict[tuple[str, str], Any] = {}
         self._accuracy = registry.instrument(
-            sc.OUTCOME_ACCURACY, "gauge", "1", "Share of correct predictions among the last outcome_window outcomes."
+            sc.OUTCOME_ACCURACY,
+            "gauge",
+            "1",
+            "Share of correct predictions among the last outcome_window outcomes.",
         ).series(attributes)
         self._mae = registry.instrument(
             sc.OUTCOME_MAE, "gauge", "1", "Mean absolute error over the last outcome_window outcomes."
@@ -164,7 +167,8 @@ class OutcomeTracker:
                 if rows is None:
                     self.cache.put_back(key, found)
                     _faults.record_fault(
-                        "outcome", ValueError(f"outcome for {key!r} does not have the prediction's {found.rows} rows")
+                        "outcome",
+                        ValueError(f"outcome for {key!r} does not have the prediction's {found.rows} rows"),
                     )
                     reasons.append(UNKNOWN)
                     continue

@@ -58,10 +58,11 @@ ModelKey = tuple[str, str]
 
 @dataclass
 class Timeline:
-    """Per-bin values on a :class:`TimeGrid` (``ends``: bin end, epoch seconds)."""
+    """Per-bin values on a :class:`TimeGrid` (``ends``: bin end, epoch seconds; a bin covers
+    ``[ends - durations, ends]``)."""
 
     ends: np.ndarray
-    width: float
+    durations: np.ndarray  # seconds of data in each bin (first and last bins may be partial)
     calls: np.ndarray
     rows: np.ndarray | None
     errors: dict[str, np.ndarray]
@@ -147,7 +148,9 @@ def _by_model(series: Iterable[Series]) -> dict[ModelKey, list[Series]]:
     return out
 
 
-def analyze(telemetry: Telemetry, reference: Any = None) -> tuple[list[ModelData], dict[tuple[str, str], float]]:
+def analyze(
+    telemetry: Telemetry, reference: Any = None
+) -> tuple[list[ModelData], dict[tuple[str, str], float]]:
     """Compute every model's :class:`ModelData` (sorted by model, version) and the faults that
     carry no model. ``reference`` is a ``ReferenceProfile`` or None."""
     durations = _by_model(telemetry.series(sc.PREDICTION_DURATION))
@@ -178,7 +181,9 @@ def analyze(telemetry: Telemetry, reference: Any = None) -> tuple[list[ModelData
 # -- calls, errors, latency ------------------------------------------------------------------
 
 
-def _calls_from_metrics(data: ModelData, series: list[Series], batches: list[Series], grid: TimeGrid | None) -> None:
+def _calls_from_metrics(
+    data: ModelData, series: list[Series], batches: list[Series], grid: TimeGrid | None
+) -> None:
     totals = [(s, total(s)) for s in series]
     totals = [(s, t) for s, t in totals if t is not None]
     data.calls = float(sum(t.count for _, t in totals))
@@ -220,7 +225,7 @@ def _calls_from_metrics(data: ModelData, series: list[Series], batches: list[Ser
     batch_intervals = [iv for s in batches for iv in intervals(s)]
     if batch_intervals:
         rows = grid.spread(batch_intervals, lambda v: [v.total if math.isfinite(v.total) else 0.0])[:, 0]
-    data.timeline = Timeline(grid.bin_ends(), grid.width, calls, rows, errors, quantiles)
+    data.timeline = Timeline(grid.bin_ends(), grid.durations(), calls, rows, errors, quantiles)
 
 
 def _calls_from_spans(data: ModelData, spans: list) -> None:
@@ -350,8 +355,16 @@ def _drift(models: dict[ModelKey, ModelData], telemetry: Telemetry) -> None:
                 pts.sort()
                 warn, alert = _levels(method, subject, data.alerts)
                 data.drift.append(
-                    DriftLine(subject, kind, method, window, np.array([t for t, _ in pts]),
-                              np.array([v for _, v in pts]), warn, alert)  # fmt: skip
+                    DriftLine(
+                        subject,
+                        kind,
+                        method,
+                        window,
+                        np.array([t for t, _ in pts]),
+                        np.array([v for _, v in pts]),
+                        warn,
+                        alert,
+                    )  # fmt: skip
                 )
     for data in models.values():
         data.drifted = _drifted(data)
@@ -386,7 +399,9 @@ def _drifted(data: ModelData) -> list[DriftedFeature]:
     for (subject, method), line in latest.items():
         value = float(line.values[-1])
         if line.alert is not None and value >= line.alert:
-            out[(subject, method)] = DriftedFeature(data.model, data.version, subject, method, value, line.alert)
+            out[(subject, method)] = DriftedFeature(
+                data.model, data.version, subject, method, value, line.alert
+            )
     for record in data.alerts:
         a = record.attributes
         k = (str(a[sc.FEATURE_NAME]), str(a[DRIFT_METHOD]))
@@ -394,8 +409,12 @@ def _drifted(data: ModelData) -> list[DriftedFeature]:
             value = _float(a.get(DRIFT_VALUE))
             if k in latest:
                 value = float(latest[k].values[-1])
-            out[k] = DriftedFeature(data.model, data.version, k[0], k[1], value, _float(a.get(DRIFT_THRESHOLD)))
-    return sorted(out.values(), key=lambda d: (d.method, -d.value if math.isfinite(d.value) else 0.0, d.feature))
+            out[k] = DriftedFeature(
+                data.model, data.version, k[0], k[1], value, _float(a.get(DRIFT_THRESHOLD))
+            )
+    return sorted(
+        out.values(), key=lambda d: (d.method, -d.value if math.isfinite(d.value) else 0.0, d.feature)
+    )
 
 
 def _float(value: Any) -> float:

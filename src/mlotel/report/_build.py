@@ -36,7 +36,10 @@ def load_reference(path: PathLike) -> tuple[Any, str | None]:
     try:
         from mlotel.drift.profile import ReferenceProfile
     except ImportError as exc:
-        return None, f"reference profile {os.fspath(path)!r} not used: cannot import mlotel.drift.profile ({exc})"
+        return (
+            None,
+            f"reference profile {os.fspath(path)!r} not used: cannot import mlotel.drift.profile ({exc})",
+        )
     return ReferenceProfile.load(path), None
 
 

@@ -64,8 +64,8 @@ def _times(seconds: np.ndarray) -> list[datetime]:
 
 def latency_figure(tl: Timeline) -> Any:
     go = require_plotly()
-    fig = _figure("Latency per interval (ms)", yaxis_title="ms", xaxis_title="time (UTC)")
-    x = _times(tl.ends)
+    fig = _figure("Latency per interval, ms (time in UTC)", yaxis_title="ms", xaxis_title=None)
+    x = _times(tl.ends - tl.durations / 2)
     for q, values in tl.quantiles.items():
         fig.add_trace(go.Scatter(x=x, y=values * 1e3, name=f"p{round(q * 100)}", mode="lines+markers",
                                  marker={"size": 4}, line={"color": _QUANTILE_COLORS.get(q)}))  # fmt: skip
@@ -75,14 +75,16 @@ def latency_figure(tl: Timeline) -> Any:
 
 def throughput_figure(tl: Timeline) -> Any:
     go = require_plotly()
-    fig = _figure("Throughput", yaxis_title="calls/s", xaxis_title="time (UTC)")
-    x = _times(tl.ends)
-    fig.add_trace(go.Scatter(x=x, y=tl.calls / tl.width, name="calls/s", mode="lines", line={"color": SERVING}))
+    fig = _figure("Throughput (time in UTC)", yaxis_title="calls/s", xaxis_title=None)
+    x = _times(tl.ends - tl.durations / 2)
+    fig.add_trace(
+        go.Scatter(x=x, y=tl.calls / tl.durations, name="calls/s", mode="lines", line={"color": SERVING})
+    )
     if tl.rows is not None:
-        fig.add_trace(go.Scatter(x=x, y=tl.rows / tl.width, name="rows/s", mode="lines",
+        fig.add_trace(go.Scatter(x=x, y=tl.rows / tl.durations, name="rows/s", mode="lines",
                                  line={"color": "#2ca02c", "dash": "dot"}, yaxis="y2"))  # fmt: skip
         fig.update_layout(yaxis2={"title": "rows/s", "overlaying": "y", "side": "right", "rangemode": "tozero",
-                                  "showgrid": False})  # fmt: skip
+                                  "showgrid": False, "tickmode": "auto"})  # fmt: skip
         fig.update_layout(margin={"r": 55})
     fig.update_yaxes(rangemode="tozero")
     return fig
@@ -90,18 +92,30 @@ def throughput_figure(tl: Timeline) -> Any:
 
 def errors_figure(tl: Timeline) -> Any:
     go = require_plotly()
-    fig = _figure("Errors per interval", yaxis_title="errors/s", xaxis_title="time (UTC)", barmode="stack")
-    x = _times(tl.ends)
+    fig = _figure(
+        "Errors per interval (time in UTC)", yaxis_title="errors/s", xaxis_title=None, barmode="stack"
+    )
+    x = _times(tl.ends - tl.durations / 2)
     total = np.zeros_like(tl.calls)
     for etype, counts in tl.errors.items():
         total = total + counts
-        fig.add_trace(go.Bar(x=x, y=counts / tl.width, name=etype, opacity=0.75))
+        fig.add_trace(
+            go.Bar(x=x, y=counts / tl.durations, name=etype, opacity=0.75, width=tl.durations * 900)
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(tl.calls > 1e-9, total / tl.calls * 100.0, np.nan)
     fig.add_trace(go.Scatter(x=x, y=rate, name="error rate %", mode="lines+markers", marker={"size": 4},
                              line={"color": ALERT}, yaxis="y2"))  # fmt: skip
     fig.update_layout(
-        yaxis2={"title": "error rate %", "overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False},
+        yaxis2={
+            "title": "error rate %",
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+            "tickmode": "auto",
+            "ticksuffix": "%",
+        },
         margin={"r": 55},
     )
     return fig
@@ -122,79 +136,74 @@ def error_types_figure(errors_by_type: dict[str, float], calls: float) -> Any:
 # -- distributions -----------------------------------------------------------------------------
 
 
-def _aligned(hists: list[ExpHistogram], target_buckets: int) -> list[ExpHistogram]:
-    """The histograms at one common scale, coarse enough that their combined central 99% spans
-    at most ``target_buckets`` buckets (exact: exponential buckets merge pairwise)."""
-    scale = min(h.scale for h in hists)
-    out = [h.downscaled(scale) for h in hists]
-    combined = out[0]
-    for h in out[1:]:
-        combined = combined.merged(h)
-    while combined.span_buckets() > target_buckets and scale > -10:
-        scale -= 1
-        out = [h.downscaled(scale) for h in out]
-        combined = combined.downscaled(scale)
-    return out
-
-
-def _steps(h: ExpHistogram) -> tuple[list[float], list[float]]:
-    """A step line (plotly ``line_shape="hv"``) of the density of ``h`` over value: each bucket's
-    count / (total count * bucket width); empty gaps (around zero) drop to 0."""
+def _cdf(h: ExpHistogram, edges: np.ndarray, log: bool) -> np.ndarray:
+    """Fraction of ``h``'s values at or below each edge, mass spread within each bucket uniformly
+    in value (``log=False``) or in log-value (``log=True``, positive buckets only)."""
     lower, upper, counts = h.buckets()
-    n = h.count
-    xs: list[float] = []
-    ys: list[float] = []
-    if not counts.size or not n:
-        return xs, ys
-    dens = counts / (n * (upper - lower))
-    for i in range(counts.size):
-        if i and lower[i] > upper[i - 1]:
-            xs.append(float(upper[i - 1]))
-            ys.append(0.0)
-        xs.append(float(lower[i]))
-        ys.append(float(dens[i]))
-    xs.append(float(upper[-1]))
-    ys.append(0.0)
-    return xs, ys
+    e = edges[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if log:
+            frac = (np.log(e) - np.log(lower)) / (np.log(upper) - np.log(lower))
+        else:
+            frac = (e - lower) / (upper - lower)
+    frac = np.nan_to_num(np.clip(frac, 0.0, 1.0), nan=0.0)
+    below = frac @ counts + np.where(edges >= 0, h.zero_count, 0.0)
+    return below / h.count
+
+
+def _axis(hists: list[ExpHistogram], bins: int) -> tuple[np.ndarray, bool]:
+    """Bin edges over the central 99.8% of all ``hists``: log-spaced when every value is positive
+    and that range spans more than two decades, equal-width otherwise."""
+    combined = hists[0]
+    for h in hists[1:]:
+        combined = combined.merged(h)
+    lo, hi = combined.quantile(0.001), combined.quantile(0.999)
+    vmin, vmax = combined.quantile(0.0), combined.quantile(1.0)
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        lo, hi = (vmin, vmax) if vmax > vmin else (vmin - 0.5, vmin + 0.5)
+    # Log axis for positive values over many decades, except scores and probabilities in [0, 1].
+    if not combined.negative and not combined.zero_count and lo > 0 and hi / lo > 100 and vmax > 1:
+        return np.geomspace(lo, hi, bins + 1), True
+    return np.linspace(lo, hi, bins + 1), False
 
 
 def distribution_figure(dist: Distribution, title_prefix: str = "") -> Any:
-    """Serving (and reference) density over value, on common exponential buckets."""
+    """Serving (and reference) density over value on common bins.
+
+    Bins are equal-width (density per unit value) or, for positive values spanning more than two
+    decades, log-spaced on a log axis (density per unit of log10 value). Mass of each
+    exponential-histogram bucket is spread over the bins it overlaps.
+    """
     go = require_plotly()
-    hists = [h for h in (dist.serving, dist.reference) if h is not None and h.count]
-    notes = []
-    fig = _figure(f"{title_prefix}{dist.name}", height=300, yaxis_title="density", hovermode="closest")
-    if not hists:
+    named = [(n, h, c, miss) for n, h, c, miss in (
+        ("reference", dist.reference, REFERENCE, dist.reference_missing),
+        ("serving", dist.serving, SERVING, dist.missing),
+    ) if h is not None and h.count]  # fmt: skip
+    fig = _figure(f"{title_prefix}{dist.name}", height=300, hovermode="x unified")
+    if not named:
         return fig
-    serving_n = dist.serving.count if dist.serving is not None else 0.0
-    target = int(min(60, max(12, (serving_n or hists[0].count) / 25)))
-    aligned = _aligned(hists, target)
-    named = []
-    if dist.serving is not None and dist.serving.count:
-        named.append(("serving", aligned.pop(0), SERVING, dist.missing))
-    if dist.reference is not None and dist.reference.count:
-        named.append(("reference", aligned.pop(0), REFERENCE, dist.reference_missing))
-    for name, h, color, missing in reversed(named):  # reference underneath
-        xs, ys = _steps(h)
-        label = f"{name} (n={int(h.count):,})"
-        fig.add_trace(go.Scatter(x=xs, y=ys, name=label, mode="lines", line={"shape": "hv", "color": color,
-                                 "width": 1.5}, fill="tozeroy", opacity=0.6))  # fmt: skip
-        share_zero = h.zero_count / h.count
-        if share_zero:
-            notes.append(f"{name}: {share_zero:.1%} exactly 0")
+    serving_n = dist.serving.count if dist.serving is not None and dist.serving.count else named[0][1].count
+    bins = int(min(60, max(10, serving_n / 20)))
+    edges, log = _axis([h for _, h, _, _ in named], bins)
+    widths = np.diff(np.log10(edges)) if log else np.diff(edges)
+    notes = []
+    for name, h, color, missing in named:
+        density = np.diff(_cdf(h, edges, log)) / widths
+        fig.add_trace(go.Scatter(
+            x=np.append(edges[:-1], edges[-1]), y=np.append(density, density[-1]),
+            name=f"{name} (n={int(h.count):,})", mode="lines", line={"shape": "hv", "color": color, "width": 1.5},
+            fill="tozeroy", opacity=0.6,
+        ))  # fmt: skip
+        if h.zero_count:
+            notes.append(f"{name}: {h.zero_count / h.count:.1%} exactly 0")
         if missing:
             notes.append(f"{name}: {int(missing):,} missing")
-    combined = named[0][1]
-    for _, h, _, _ in named[1:]:
-        combined = combined.merged(h)
-    lo, hi = combined.quantile(0.001), combined.quantile(0.999)
-    if math.isfinite(lo) and math.isfinite(hi) and hi > lo:
-        pad = 0.05 * (hi - lo)
-        fig.update_xaxes(range=[lo - pad, hi + pad])
+    fig.update_yaxes(rangemode="tozero", title="density per log10 unit" if log else "density")
+    if log:
+        fig.update_xaxes(type="log")
     if notes:
         fig.add_annotation(text="; ".join(notes), xref="paper", yref="paper", x=1, y=1.02, showarrow=False,
                            xanchor="right", yanchor="bottom", font={"size": 10, "color": "#555"})  # fmt: skip
-    fig.update_yaxes(rangemode="tozero")
     return fig
 
 
@@ -207,7 +216,9 @@ def categories_figure(cat: Categories, top: int = 12) -> Any:
     """Share of the most frequent serving (and reference) categories; the rest as "(others)"."""
     go = require_plotly()
     serving, reference = _shares(cat.serving), _shares(cat.reference or {})
-    order = sorted(set(serving) | set(reference), key=lambda k: (-serving.get(k, 0.0), -reference.get(k, 0.0), k))
+    order = sorted(
+        set(serving) | set(reference), key=lambda k: (-serving.get(k, 0.0), -reference.get(k, 0.0), k)
+    )
     shown = order[:top]
     rest = order[top:]
     fig = _figure(f"{cat.name} (top categories)", height=300, yaxis_title="share", barmode="group",
@@ -240,7 +251,7 @@ def drift_figure(method: str, lines: list[DriftLine]) -> Any:
     """Drift values of one method over time, one line per feature and window, with the warn
     and alert levels as horizontal lines."""
     go = require_plotly()
-    fig = _figure(f"Drift over time: {method}", height=340, yaxis_title=method, xaxis_title="time (UTC)",
+    fig = _figure(f"Drift over time: {method} (UTC)", height=340, yaxis_title=method, xaxis_title=None,
                   hovermode="closest")  # fmt: skip
     windows = {line.window for line in lines}
     for line in lines:
@@ -253,7 +264,7 @@ def drift_figure(method: str, lines: list[DriftLine]) -> Any:
         *((a, ALERT, "alert") for a in sorted({ln.alert for ln in lines if ln.alert is not None})),
     ):
         fig.add_hline(y=level, line={"color": color, "dash": "dash", "width": 1.5},
-                      annotation_text=f"{label} {level:g}", annotation_position="top left",
+                      annotation_text=f"{label} {level:g}", annotation_position="top right",
                       annotation_font={"color": color, "size": 10})  # fmt: skip
     fig.update_yaxes(rangemode="tozero")
     return fig

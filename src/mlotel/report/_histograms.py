@@ -156,8 +156,16 @@ class ExpHistogram:
         a.zero_count += b.zero_count
         a.count += b.count
         a.total += b.total
-        a.vmin = float(np.nanmin([a.vmin, b.vmin])) if not (math.isnan(a.vmin) and math.isnan(b.vmin)) else math.nan
-        a.vmax = float(np.nanmax([a.vmax, b.vmax])) if not (math.isnan(a.vmax) and math.isnan(b.vmax)) else math.nan
+        a.vmin = (
+            float(np.nanmin([a.vmin, b.vmin]))
+            if not (math.isnan(a.vmin) and math.isnan(b.vmin))
+            else math.nan
+        )
+        a.vmax = (
+            float(np.nanmax([a.vmax, b.vmax]))
+            if not (math.isnan(a.vmax) and math.isnan(b.vmax))
+            else math.nan
+        )
         return a
 
     def buckets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

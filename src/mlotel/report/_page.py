@@ -64,7 +64,9 @@ class _Charts:
 def _summary_table(models: Sequence[ModelData]) -> str:
     rows = []
     for m in models:
-        drifted = ", ".join(f"{html.escape(d.feature)} ({d.method} {d.value:.3g})" for d in m.drifted) or "none"
+        drifted = (
+            ", ".join(f"{html.escape(d.feature)} ({d.method} {d.value:.3g})" for d in m.drifted) or "none"
+        )
         rows.append(
             "<tr>"
             f'<td class="l"><a href="#{_anchor(m)}">{html.escape(m.model)}</a></td>'
@@ -128,7 +130,10 @@ def _model_section(m: ModelData, charts: _Charts, max_features: int) -> str:
     )
     cards = []
     if m.timeline is not None:
-        cards += [charts.card(figs.latency_figure(m.timeline)), charts.card(figs.throughput_figure(m.timeline))]
+        cards += [
+            charts.card(figs.latency_figure(m.timeline)),
+            charts.card(figs.throughput_figure(m.timeline)),
+        ]
         if m.timeline.errors:
             cards.append(charts.card(figs.errors_figure(m.timeline)))
     if m.errors_by_type:
@@ -143,7 +148,9 @@ def _model_section(m: ModelData, charts: _Charts, max_features: int) -> str:
         out.append("<h3>Drift</h3>")
         methods: dict[str, list] = {}
         for line in m.drift:
-            methods.setdefault(f"{line.method}" + (" (predictions)" if line.kind == "prediction" else ""), []).append(line)
+            methods.setdefault(
+                f"{line.method}" + (" (predictions)" if line.kind == "prediction" else ""), []
+            ).append(line)
         if methods:
             out.append('<div class="grid">')
             out += [charts.card(figs.drift_figure(name, lines)) for name, lines in sorted(methods.items())]
@@ -158,7 +165,9 @@ def _model_section(m: ModelData, charts: _Charts, max_features: int) -> str:
     if features or m.categories:
         out.append("<h3>Features: serving vs reference</h3>")
         if not any(f.reference is not None for f in features) and not any(c.reference for c in m.categories):
-            out.append('<p class="note">No reference profile given (<code>--reference</code>): serving only.</p>')
+            out.append(
+                '<p class="note">No reference profile given (<code>--reference</code>): serving only.</p>'
+            )
         shown = features[:max_features]
         cards = [charts.card(figs.distribution_figure(f)) for f in shown]
         cards += [charts.card(figs.categories_figure(c)) for c in m.categories[:max_features]]
@@ -170,7 +179,9 @@ def _model_section(m: ModelData, charts: _Charts, max_features: int) -> str:
     if m.outputs or m.classes:
         out.append("<h3>Predictions</h3>")
         cards = [charts.card(figs.distribution_figure(o, "Prediction: ")) for o in m.outputs]
-        cards += [charts.card(figs.classes_figure(name, counts)) for name, counts in sorted(m.classes.items())]
+        cards += [
+            charts.card(figs.classes_figure(name, counts)) for name, counts in sorted(m.classes.items())
+        ]
         out.append(f'<div class="grid">{"".join(cards)}</div>')
 
     if m.faults:
@@ -217,5 +228,7 @@ def render_page(
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>mlotel report</title><style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+        f"<title>mlotel report</title><style>{_CSS}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
     )

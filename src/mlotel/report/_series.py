@@ -129,35 +129,49 @@ class TimeGrid:
     """
 
     def __init__(self, spans: Iterable[tuple[int, int]], max_bins: int = 240) -> None:
-        spans = [(s, e) for s, e in spans if e > 0]
-        if not spans:
+        pairs = [(s / 1e9, e / 1e9) for s, e in spans if e > 0]
+        if not pairs:
             raise ValueError("no intervals to place on a time grid")
-        starts = np.array([s if s > 0 else e for s, e in spans], dtype=np.float64) / 1e9
-        ends = np.array([e for _, e in spans], dtype=np.float64) / 1e9
-        lengths = ends - starts
-        positive = lengths[lengths > 0]
-        width = float(np.median(positive)) if positive.size else 1.0
+        lengths = np.array([e - s for s, e in pairs if s > 0 and e > s])
+        width = float(np.median(lengths)) if lengths.size else 1.0
+        self._typical = width
+        starts = np.array([self._start(s, e) for s, e in pairs])
+        ends = np.array([e for _, e in pairs])
         lo, hi = float(starts.min()), float(ends.max())
         width = max(width, (hi - lo) / max_bins, 1e-3)
         anchor = float(ends.min())
         first = anchor - math.ceil((anchor - lo) / width - 1e-9) * width
         n = max(1, math.ceil((hi - first) / width - 1e-9))
+        if first + n * width < hi:
+            n += 1
         self.width = width
         self.edges = first + width * np.arange(n + 1)
+        self.lo, self.hi = lo, hi
+
+    def _start(self, start: float, end: float) -> float:
+        # A stream's first point may carry no usable start (0, or equal to its time, as when the
+        # start is taken at the first collection): assume it covers one typical interval.
+        return start if 0 < start < end else end - self._typical
 
     @property
     def size(self) -> int:
         return self.edges.size - 1
 
     def bin_ends(self) -> np.ndarray:
-        """End time (epoch seconds) of every bin."""
-        return self.edges[1:]
+        """End time (epoch seconds) of every bin, the last one clipped to the data's end."""
+        return np.minimum(self.edges[1:], self.hi)
+
+    def durations(self) -> np.ndarray:
+        """Seconds of every bin that lie within the data's time range (divide by these for rates:
+        the first and last bins are usually partial)."""
+        return np.clip(np.minimum(self.edges[1:], self.hi) - np.maximum(self.edges[:-1], self.lo), 1e-9, None)
 
     def spread(self, items: Iterable[Interval], vector) -> np.ndarray:
         """Sum ``vector(interval.value)`` (a 1-D array, same length for all) into the bins.
 
         Returns an array of shape ``(bins, len(vector))``; each interval contributes in
-        proportion to its overlap with each bin (wholly to the bin of its end if zero-length).
+        proportion to its overlap with each bin. An interval without a usable start is taken
+        to cover one typical interval before its end.
         """
         out: np.ndarray | None = None
         edges = self.edges
@@ -166,12 +180,7 @@ class TimeGrid:
             if out is None:
                 out = np.zeros((self.size, vec.size))
             end = item.end_ns / 1e9
-            start = item.start_ns / 1e9 if item.start_ns > 0 else end
-            start = max(start, edges[0])
-            if end <= start:
-                j = min(max(int(np.searchsorted(edges, end, side="left")) - 1, 0), self.size - 1)
-                out[j] += vec
-                continue
+            start = max(self._start(item.start_ns / 1e9, end), edges[0])
             j0 = max(int(np.searchsorted(edges, start, side="right")) - 1, 0)
             j1 = min(int(np.searchsorted(edges, end, side="left")) - 1, self.size - 1)
             length = end - start

@@ -211,7 +211,9 @@ def _add_metrics(telemetry: Telemetry, index: dict[tuple, Series], request: Any)
                            tuple(sorted((k, repr(v)) for k, v in attrs.items())))  # fmt: skip
                     series = index.get(key)
                     if series is None:
-                        series = index[key] = Series(metric.name, metric.unit, kind, cumulative, resource, attrs)
+                        series = index[key] = Series(
+                            metric.name, metric.unit, kind, cumulative, resource, attrs
+                        )
                         telemetry.metrics.setdefault(metric.name, []).append(series)
                     series.points.append(Point(dp.start_time_unix_nano, dp.time_unix_nano, make(dp)))
 

@@ -8,14 +8,9 @@ one bucket except those holding one of the (irrational) bucket boundaries, about
 threshold from :mod:`mlotel.sketches.mapping`.  The result therefore equals
 ``bincount(map_to_index(values, s))`` exactly.
 
-* Same-sign batches: one add (which also subtracts the window start), one shift, one
-  bincount over the occupied window.
-* Mixed signs / zeros: ``(bits + 2**sh - 1) >> sh`` keeps the sign bit above the
-  magnitude key, so one bincount separates zeros (key 0), positives and negatives
-  (keys above ``2**(63-sh)``).  The count array spans the whole key space but numpy
-  allocates it with ``calloc`` from a fresh mmap, so only the pages of occupied windows
-  are ever touched.  Used while the key space stays below ``2**25`` (scale <= 6);
-  otherwise callers split the batch by sign first.
+Per element: one add (which also subtracts the window start), one shift, one
+bincount over the occupied window, and one byte-table lookup for the split check.
+Callers split a batch by sign first.
 """
 
 from __future__ import annotations
@@ -35,22 +30,10 @@ _U64 = (1 << 64) - 1
 _MIN_NORMAL_BITS = 1 << _MANT  # bits of 2**-1022
 # Octave tables are cached per scale up to this scale (2**(s+5) entries each).
 _TABLE_MAX_SCALE = 12
-_MAX_SPACE_BITS = 25
-# Arrays above glibc's largest mmap threshold (32 MiB) are always fresh mmaps, so
-# calloc hands them out zeroed without touching them.
-_LAZY_COUNTS = (32 << 20) // 8 + 1
-_LAZY_BYTES = (32 << 20) + 1
 
 
 def fine_bits(scale: int) -> int:
     return 0 if scale <= 0 else scale + EXTRA_BITS
-
-
-def mixed_supported(scale: int, *low_bits: int) -> bool:
-    """Whether :func:`bucket_mixed` handles ``scale`` for these smallest magnitudes."""
-    if scale > 0 and any(b < _MIN_NORMAL_BITS for b in low_bits):
-        return False
-    return 12 + fine_bits(scale) <= _MAX_SPACE_BITS
 
 
 def window_bounds(scale: int, low_bits: int, high_bits: int) -> tuple[int, int]:
@@ -122,7 +105,7 @@ def _finish(
         if len(tables) == 1 and tables[0][0] == 0 and fine.size == tables[0][1].index.size:
             lut = tables[0][1].split
         else:
-            lut = np.zeros(max(fine.size, _LAZY_BYTES), dtype=np.bool_)  # untouched pages stay virtual
+            lut = np.zeros(fine.size, dtype=np.bool_)
             for base, win, _, _ in tables:
                 lut[base : base + win.index.size] = win.split
         sel = np.flatnonzero(lut.take(keys))
@@ -171,50 +154,3 @@ def bucket_same_sign(
     keys = keys.view(np.int64)
     fine = np.bincount(keys, minlength=f_hi - f_lo + 1)
     return _finish(bits, keys, fine, [(0, f_lo, f_hi)], scale)[0]
-
-
-def magnitude_extremes(values: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """``(bits - 1, smallest positive bits - 1, smallest negative |bits| - 1)``.
-
-    With ``x1 = bits - 1`` (wrapping), zero becomes all ones and -0.0 becomes
-    ``2**63 - 1``, so the unsigned minimum is the smallest positive value and the
-    signed minimum the negative value nearest zero.  Meaningful only for signs that
-    are present.
-    """
-    x1 = np.subtract(values.view(np.uint64), np.uint64(1))
-    pos_min = int(x1.min())
-    neg_min = int(x1.view(np.int64).min()) + _SIGN
-    return x1, pos_min, neg_min
-
-
-def bucket_mixed(
-    x1: np.ndarray,
-    values: np.ndarray,
-    pos_bits: tuple[int, int] | None,
-    neg_bits: tuple[int, int] | None,
-    scale: int,
-) -> tuple[int, tuple[int, np.ndarray] | None, tuple[int, np.ndarray] | None]:
-    """Zero count and per-sign ``(offset, counts)`` for finite values of any sign.
-
-    ``x1`` is the array returned by :func:`magnitude_extremes` (consumed: overwritten
-    with keys); ``pos_bits``/``neg_bits`` are (low, high) magnitude bits per present
-    sign.  Requires :func:`mixed_supported(scale) <mixed_supported>`.
-    """
-    shift = _MANT - fine_bits(scale)
-    keys = np.add(x1, np.uint64(1 << shift), out=x1)
-    np.right_shift(keys, np.uint64(shift), out=keys)
-    keys = keys.view(np.int64)
-    half = 1 << (63 - shift)
-    windows = []
-    if pos_bits is not None:
-        f_lo, f_hi = window_bounds(scale, *pos_bits)
-        windows.append((f_lo + 1, f_lo, f_hi))
-    if neg_bits is not None:
-        f_lo, f_hi = window_bounds(scale, *neg_bits)
-        windows.append((half + f_lo + 1, f_lo, f_hi))
-    fine = np.bincount(keys, minlength=max(_LAZY_COUNTS, *(b + hi - lo + 1 for b, lo, hi in windows)))
-    zeros = int(fine[0]) + (int(fine[half]) if fine.size > half else 0)
-    results = _finish(values.view(np.uint64), keys, fine, windows, scale)
-    pos = results.pop(0) if pos_bits is not None else None
-    neg = results.pop(0) if neg_bits is not None else None
-    return zeros, pos, neg

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from mlotel.sketches._convert import _sum, as_float64, from_json_float, json_float
-from mlotel.sketches._kernel import bucket_mixed, bucket_same_sign, magnitude_extremes, mixed_supported
+from mlotel.sketches._kernel import bucket_same_sign
 from mlotel.sketches.mapping import (
     MAX_SCALE,
     MIN_SCALE,
@@ -154,31 +154,19 @@ class ExponentialHistogram:
         elif lo == 0.0 and hi == 0.0:
             self.zero_count += n
         else:
-            x1, pos_min, neg_min = magnitude_extremes(x)
-            pos_bits = (pos_min + 1, float_bits(hi)) if hi > 0.0 else None
-            neg_bits = (neg_min + 1, float_bits(-lo)) if lo < 0.0 else None
+            # Mixed signs and/or zeros: gather each sign (flatnonzero + take is ~5x
+            # faster than boolean-mask indexing on unpredictable masks).
+            pos = x.take(np.flatnonzero(x > 0.0)) if hi > 0.0 else None
+            neg = x.take(np.flatnonzero(x < 0.0)) if lo < 0.0 else None
+            pos_bits = None if pos is None else (float_bits(float(pos.min())), float_bits(hi))
+            neg_bits = None if neg is None else (float_bits(-float(neg.max())), float_bits(-lo))
             scale = self._fit_scale(pos_bits, neg_bits)
             self._rescale(scale)
-            lows = [b[0] for b in (pos_bits, neg_bits) if b is not None]
-            if mixed_supported(scale, *lows):
-                zeros, pos, neg = bucket_mixed(x1, x, pos_bits, neg_bits, scale)
-            else:  # narrow ranges at a high scale, or subnormals: split by sign first
-                del x1
-                pos = neg = None
-                zeros = n
-                if pos_bits is not None:
-                    part = x[x > 0.0]
-                    zeros -= part.size
-                    pos = bucket_same_sign(part, False, *pos_bits, scale)
-                if neg_bits is not None:
-                    part = x[x < 0.0]
-                    zeros -= part.size
-                    neg = bucket_same_sign(part, True, *neg_bits, scale)
             if pos is not None:
-                self.positive.add_counts(*pos)
+                self.positive.add_counts(*bucket_same_sign(pos, False, *pos_bits, scale))
             if neg is not None:
-                self.negative.add_counts(*neg)
-            self.zero_count += zeros
+                self.negative.add_counts(*bucket_same_sign(neg, True, *neg_bits, scale))
+            self.zero_count += n - (0 if pos is None else pos.size) - (0 if neg is None else neg.size)
         self.count += n
         self.sum += total
         if lo < self.min:
@@ -267,7 +255,8 @@ class ExponentialHistogram:
 
     def quantile(self, q: float | np.ndarray) -> float | np.ndarray:
         """Estimate of the order statistic ``x[floor(q * (count - 1))]`` of the finite
-        values (numpy ``method="lower"``), within :attr:`relative_error` of it.
+        values (numpy ``method="lower"``), within :attr:`relative_error` of it (exact for
+        ``q = 0`` and ``q = 1``).
 
         Each bucket is represented by the point ``2*L*U/(L+U)`` that minimizes the
         worst relative error over ``(L, U]``; the result is clamped to ``[min, max]``.
@@ -289,6 +278,8 @@ class ExponentialHistogram:
             rank = np.floor(qs * (self.count - 1)).astype(np.int64)
             pos = np.searchsorted(cum, rank, side="right")
             out = np.clip(rep[pos], self.min, self.max)
+            # The extreme order statistics are known exactly.
+            out = np.where(rank <= 0, self.min, np.where(rank >= self.count - 1, self.max, out))
         return float(out) if out.ndim == 0 else out
 
     def cdf(self, x: float | np.ndarray) -> float | np.ndarray:

@@ -18,7 +18,9 @@ def _is_missing(value: Any) -> bool:
         return True
     if isinstance(value, float):
         return math.isnan(value)
-    return type(value).__name__ in ("NAType", "NaTType") or (isinstance(value, np.floating) and np.isnan(value))
+    return type(value).__name__ in ("NAType", "NaTType") or (
+        isinstance(value, np.floating) and np.isnan(value)
+    )
 
 
 class FrequentItems:
@@ -65,7 +67,12 @@ class FrequentItems:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, FrequentItems):
             return NotImplemented
-        return (self.k, self._counts, self.total, self.missing) == (other.k, other._counts, other.total, other.missing)
+        return (self.k, self._counts, self.total, self.missing) == (
+            other.k,
+            other._counts,
+            other.total,
+            other.missing,
+        )
 
     def __repr__(self) -> str:
         return f"FrequentItems(k={self.k}, items={self.items()}, other={self.other}, missing={self.missing})"
@@ -124,7 +131,9 @@ class FrequentItems:
             try:
                 tally = Counter(items)
             except TypeError:  # unhashable objects: count their keys instead
-                tally = Counter(self._key(v) for v in items)
+                present = [v for v in items if not _is_missing(v)]
+                self.missing += len(items) - len(present)
+                tally = Counter(self._key(v) for v in present)
             for v in [v for v in tally if _is_missing(v)]:
                 self.missing += tally.pop(v)
             distinct = list(tally.keys())
@@ -137,7 +146,9 @@ class FrequentItems:
             threshold = int(np.partition(counts, counts.size - self.k - 1)[counts.size - self.k - 1])
             keep = np.flatnonzero(counts > threshold)
             counts = counts[keep] - threshold
-            distinct = distinct[keep] if isinstance(distinct, np.ndarray) else [distinct[i] for i in keep.tolist()]
+            distinct = (
+                distinct[keep] if isinstance(distinct, np.ndarray) else [distinct[i] for i in keep.tolist()]
+            )
         values_list = distinct.tolist() if isinstance(distinct, np.ndarray) else distinct
         merged = dict(self._counts)
         for value, c in zip(values_list, counts.tolist()):

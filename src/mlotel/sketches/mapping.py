@@ -64,7 +64,7 @@ def _roots(scale: int) -> tuple[int, ...]:
     return tuple(roots)
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=1100)  # all of scale 20 at most ~9 MB
 def _threshold_chunk(scale: int, chunk: int) -> np.ndarray:
     """Exact ``T_k`` for ``k`` in ``[chunk * 1024, (chunk + 1) * 1024)`` clipped to ``[0, 2**s]``."""
     roots = _roots(scale)
@@ -120,7 +120,12 @@ def _octave_position(scale: int, mantissa: np.ndarray) -> tuple[np.ndarray, np.n
     n = 1 << scale
     approx = np.floor(np.log2(1.0 + np.ldexp(mantissa.astype(np.float64), -_MANTISSA_BITS)) * n)
     kf = np.clip(approx.astype(np.int64), 1, n - 1)
-    j = kf - 1 + (_thresholds(scale, kf) <= mantissa) + (_thresholds(scale, np.minimum(kf + 1, n)) <= mantissa)
+    j = (
+        kf
+        - 1
+        + (_thresholds(scale, kf) <= mantissa)
+        + (_thresholds(scale, np.minimum(kf + 1, n)) <= mantissa)
+    )
     return j, _thresholds(scale, j + 1)
 
 
@@ -199,10 +204,11 @@ def lower_boundary(index: int | np.ndarray, scale: int) -> float | np.ndarray:
     """
     scale = _check_scale(scale)
     idx = np.asarray(index, dtype=np.int64)
-    if scale <= 0:
-        out = np.ldexp(1.0, (idx << -scale).astype(np.int64))
-    else:
-        exponent = idx >> scale
-        frac = (idx & ((1 << scale) - 1)).astype(np.float64)
-        out = np.ldexp(np.exp2(frac / (1 << scale)), exponent)
+    with np.errstate(over="ignore", under="ignore"):
+        if scale <= 0:
+            out = np.ldexp(1.0, (idx << -scale).astype(np.int64))
+        else:
+            exponent = idx >> scale
+            frac = (idx & ((1 << scale) - 1)).astype(np.float64)
+            out = np.ldexp(np.exp2(frac / (1 << scale)), exponent)
     return float(out) if np.ndim(index) == 0 else out

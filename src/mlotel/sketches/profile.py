@@ -181,7 +181,9 @@ class CategoricalProfile:
         return self.frequent == other.frequent
 
     def __repr__(self) -> str:
-        return f"CategoricalProfile(count={self.count}, missing={self.missing}, items={self.frequent.items()})"
+        return (
+            f"CategoricalProfile(count={self.count}, missing={self.missing}, items={self.frequent.items()})"
+        )
 
     def update(self, values: Any) -> None:
         self.frequent.update(values)

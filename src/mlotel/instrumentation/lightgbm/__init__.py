@@ -54,7 +54,9 @@ class LightGBMInstrumentor(FrameworkInstrumentor):
     def identify(self, model: Any, operation: str) -> Identity:
         if hasattr(model, "get_params"):  # an LGBMModel
             booster = attr(model, "booster_")
-            return estimator_identity(model, operation, _feature_names(booster) if booster is not None else None)
+            return estimator_identity(
+                model, operation, _feature_names(booster) if booster is not None else None
+            )
         return Identity(type(model).__name__, params_hash(attr(model, "params")), _feature_names(model))
 
     def read_input(self, model: Any, args: tuple, kwargs: dict) -> Any:

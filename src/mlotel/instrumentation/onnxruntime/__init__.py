@@ -24,7 +24,9 @@ from mlotel.instrumentation.onnxruntime.package import _instruments
 
 
 def _signature(nodes: Any) -> list[tuple[str, Any, str]]:
-    return [(node.name, list(node.shape) if node.shape is not None else None, str(node.type)) for node in nodes]
+    return [
+        (node.name, list(node.shape) if node.shape is not None else None, str(node.type)) for node in nodes
+    ]
 
 
 def _static_width(shape: Any) -> int | None:
@@ -64,7 +66,9 @@ class OnnxRuntimeInstrumentor(FrameworkInstrumentor):
         if len(inputs) == 1:  # a single matrix input: its columns, named after it when its width is known
             width = _static_width(inputs[0].shape)
             if width is not None:
-                features = (inputs[0].name,) if width == 1 else tuple(f"{inputs[0].name}[{j}]" for j in range(width))
+                features = (
+                    (inputs[0].name,) if width == 1 else tuple(f"{inputs[0].name}[{j}]" for j in range(width))
+                )
         return Identity(name or meta.graph_name or type(model).__name__, params_hash(params), features)
 
     def read_input(self, model: Any, args: tuple, kwargs: dict) -> Any:

@@ -81,9 +81,7 @@ class TorchInstrumentor(FrameworkInstrumentor):
             parameters = [(name, list(p.shape), str(p.dtype)) for name, p in model.named_parameters()]
         except Exception:
             parameters = None
-        return Identity(
-            type(model).__name__, params_hash({"module": repr(model), "parameters": parameters})
-        )
+        return Identity(type(model).__name__, params_hash({"module": repr(model), "parameters": parameters}))
 
     def read_input(self, model: Any, args: tuple, kwargs: dict) -> Any:
         value = args[0] if args else next(iter(kwargs.values()), None)

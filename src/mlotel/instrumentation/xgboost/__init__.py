@@ -14,6 +14,7 @@ the booster's ``feature_names``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -51,16 +52,16 @@ class XGBoostInstrumentor(FrameworkInstrumentor):
     def identify(self, model: Any, operation: str) -> Identity:
         if hasattr(model, "get_booster"):  # an XGBModel
             booster = None
-            try:
+            with contextlib.suppress(Exception):  # not fitted
                 booster = model.get_booster()
-            except Exception:  # not fitted
-                pass
             return estimator_identity(model, operation, names(attr(booster, "feature_names")))
         try:
             config = json.loads(model.save_config())
         except Exception:
             config = None
-        return Identity(type(model).__name__, params_hash(config), names(attr(model, "feature_names")))
+        # Booster.predict takes a DMatrix, read as a batch size only: no feature names to give it
+        features = None if operation == "predict" else names(attr(model, "feature_names"))
+        return Identity(type(model).__name__, params_hash(config), features)
 
     def read_input(self, model: Any, args: tuple, kwargs: dict) -> Any:
         data = args[0] if args else kwargs.get("data", kwargs.get("X"))

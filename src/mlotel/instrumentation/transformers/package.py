@@ -1,0 +1,3 @@
+"""The Hugging Face transformers versions this instrumentor supports."""
+
+_instruments = ("transformers >= 4.30",)
