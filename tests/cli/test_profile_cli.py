@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import re
 import sys
@@ -16,6 +17,8 @@ from mlotel.drift import ReferenceProfile, build_reference
 from tests.drift.test_profile import assert_same_profile
 
 N = 2000
+HAVE_PYARROW = importlib.util.find_spec("pyarrow") is not None
+needs_pyarrow = pytest.mark.skipif(not HAVE_PYARROW, reason="pyarrow (mlotel[parquet]) is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +44,8 @@ def files(tmp_path_factory, frame):
     d = tmp_path_factory.mktemp("data")
     frame.to_csv(d / "train.csv", index=False)
     frame.to_csv(d / "train.tsv.gz", index=False, sep="\t")
-    frame.to_parquet(d / "train.parquet", row_group_size=700)
+    if HAVE_PYARROW:
+        frame.to_parquet(d / "train.parquet", row_group_size=700)
     np.save(d / "train.npy", frame[["x", "ln", "y"]].to_numpy())
     np.save(d / "one.npy", frame["ln"].to_numpy())
     return d
@@ -80,6 +84,7 @@ def test_compressed_tsv(files, tmp_path, capsys):
     assert_same_profile(ReferenceProfile.load(out), ReferenceProfile.load(csv_out))
 
 
+@needs_pyarrow
 def test_parquet_chunked_equals_in_memory(files, frame, tmp_path, capsys):
     out = tmp_path / "p.json"
     code, _ = _profile(capsys, files / "train.parquet", "-o", out, "--chunk-rows", "256", "--target", "y")
@@ -88,6 +93,7 @@ def test_parquet_chunked_equals_in_memory(files, frame, tmp_path, capsys):
     assert_same_profile(ReferenceProfile.load(out), expected)
 
 
+@needs_pyarrow
 def test_parquet_and_csv_agree(files, tmp_path, capsys):
     for name in ("train.parquet", "train.csv"):
         assert (
@@ -126,7 +132,7 @@ def test_npy_default_names_and_one_dimensional(files, tmp_path, capsys):
         (["absent.csv"], "absent.csv: no such file"),
         (["train.txt"], "unsupported file type '.txt'"),
         (["train.csv", "--features", "x,nope"], "no column(s) ['nope']"),
-        (["train.parquet", "--target", "nope"], "target column 'nope' is not in the data"),
+        (["train.csv", "--target", "nope"], "target column 'nope' is not in the data"),
         (["train.npy", "--features", "a,b"], "2 names given for an array with 3 columns"),
     ],
 )

@@ -331,6 +331,8 @@ class _Accumulator:
 
     def __init__(self, created_ns: int) -> None:
         self.states: dict[tuple[str, AttrKey], tuple[Instrument, dict[str, Any], Any, int]] = {}
+        # Cumulative streams start when the reader subscribed (before any call), as in the SDK.
+        self.created_ns = created_ns
         self.last_collect_ns = created_ns
 
     def absorb(self, interval: Interval, now_ns: int) -> None:
@@ -338,7 +340,7 @@ class _Accumulator:
             key = (instrument.name, tuple(sorted(attributes.items())))
             held = self.states.get(key)
             if held is None:
-                self.states[key] = (instrument, attributes, state.copy(), now_ns)
+                self.states[key] = (instrument, attributes, state.copy(), self.created_ns)
             else:
                 held[2].merge(state)
 

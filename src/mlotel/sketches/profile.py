@@ -28,7 +28,7 @@ class NumericProfile:
     ``None`` values.  Finite values feed both :attr:`histogram` and :attr:`moments`;
     infinities are counted in ``histogram.pos_inf`` / ``neg_inf``.
 
-    Tiny batches (<= 16 values) are buffered, up to ``buffer_size`` values, and
+    Tiny batches (<= 16 values) are buffered, up to ``buffer_size`` (512) values, and
     sketched in one vectorized pass when the buffer fills or when any state is read
     (``histogram``, ``moments``, ``count``, ``merge``, ``to_dict``...), so memory stays
     bounded and results are identical to unbuffered updates (sums up to rounding).
@@ -37,7 +37,7 @@ class NumericProfile:
 
     __slots__ = ("_histogram", "_moments", "_pending", "buffer_size")
 
-    def __init__(self, max_size: int = 160, max_scale: int = 20, buffer_size: int = 256) -> None:
+    def __init__(self, max_size: int = 160, max_scale: int = 20, buffer_size: int = 512) -> None:
         self._histogram = ExponentialHistogram(max_size=max_size, max_scale=max_scale)
         self._moments = Moments()
         self._pending: list[Any] = []
@@ -90,14 +90,14 @@ class NumericProfile:
     # -- updates -----------------------------------------------------------------
     def update(self, values: Any) -> None:
         """Add a batch of numeric values (bool/int/float; NaN/None -> missing)."""
-        arr = values if isinstance(values, np.ndarray) else np.asarray(values)
-        if arr.size <= _SMALL_BATCH and arr.dtype.kind in "biuf":
+        # Hot path for per-request rows: a few attribute reads and one list extend.
+        if type(values) is np.ndarray and values.size <= _SMALL_BATCH and values.dtype.kind in "biuf":
             pending = self._pending
-            pending.extend(arr.ravel().tolist())
+            pending += values.tolist() if values.ndim == 1 else values.ravel().tolist()
             if len(pending) >= self.buffer_size:
                 self.flush()
             return
-        self._update_array(as_float64(arr))
+        self._update_array(as_float64(values))
 
     def flush(self) -> None:
         """Sketch any buffered values now."""
