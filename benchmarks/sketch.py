@@ -23,7 +23,9 @@ shared and noisy.  Reported:
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
+import inspect
 import os
 import subprocess
 import sys
@@ -108,30 +110,33 @@ def bench_throughput(data: np.ndarray, reps: int) -> float:
     rows, ncols = data.shape
     print(f"[1] throughput, {rows:,} rows x {ncols} float columns (best of {reps})")
     print(f"    numpy floor frexp+bincount     {t['floor'] * 1e3:8.2f} ms")
-    print(f"    ExponentialHistogram.update    {t['hist'] * 1e3:8.2f} ms   ratio {t['hist'] / t['floor']:.2f}x  (target <= 1.5x)")
-    print(f"    NumericProfile.update (+moments){t['profile'] * 1e3:7.2f} ms   ratio {t['profile'] / t['floor']:.2f}x")
+    print(
+        f"    ExponentialHistogram.update    {t['hist'] * 1e3:8.2f} ms   ratio {t['hist'] / t['floor']:.2f}x  (target <= 1.5x)"
+    )
+    print(
+        f"    NumericProfile.update (+moments){t['profile'] * 1e3:7.2f} ms   ratio {t['profile'] / t['floor']:.2f}x"
+    )
     print(f"    2-D C-order columns: floor {t['floor_strided'] * 1e3:.2f} ms, histogram {t['hist_strided'] * 1e3:.2f} ms"
           f"   ratio {t['hist_strided'] / t['floor_strided']:.2f}x")  # fmt: skip
-    per_col = best_of(
-        {f"{name}:{kind}": fn for name, col in zip(COLUMNS, contiguous) for kind, fn in (
-            ("floor", lambda c=col: floor([c])),
-            ("hist", lambda c=col, h=ExponentialHistogram(): h.update(c)),
-        )},
-        max(3, reps // 2),
-    )  # fmt: skip
+    per_hist = {name: ExponentialHistogram() for name in COLUMNS}
+    fns: dict[str, Callable[[], object]] = {}
+    for name, col in zip(COLUMNS, contiguous):
+        fns[f"{name}:floor"] = functools.partial(floor, [col])
+        fns[f"{name}:hist"] = functools.partial(per_hist[name].update, col)
+    per_col = best_of(fns, max(3, reps // 2))
     cells = [f"{n}={per_col[n + ':hist'] / per_col[n + ':floor']:.2f}" for n in COLUMNS]
     print("    per column ratio: " + ", ".join(cells))
     print("    scales: " + ", ".join(f"{n}={h.scale}" for n, h in zip(COLUMNS, hists)))
     return t["profile"]
 
 
-WHYLOGS_SCRIPT = r"""
+WHYLOGS_SCRIPT = """
 import sys, time, numpy as np, pandas as pd, whylogs as why
-sys.path.insert(0, sys.argv[1])
-from sketch import make_data, COLUMNS
-df = pd.DataFrame(make_data(int(sys.argv[2])), columns=COLUMNS)
+COLUMNS = {columns!r}
+{make_data}
+df = pd.DataFrame(make_data(int(sys.argv[1])), columns=COLUMNS)
 best = float("inf")
-for _ in range(int(sys.argv[3])):
+for _ in range(int(sys.argv[2])):
     t0 = time.perf_counter(); why.log(df); best = min(best, time.perf_counter() - t0)
 print(best)
 """
@@ -151,11 +156,9 @@ def bench_whylogs(rows: int, ours: float) -> None:
         if not os.path.exists(python):
             print("    whylogs not importable and no $WHYLOGS_PYTHON interpreter: skipped")
             return
-        here = os.path.dirname(os.path.abspath(__file__))
+        script = WHYLOGS_SCRIPT.format(columns=COLUMNS, make_data=inspect.getsource(make_data))
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        proc = subprocess.run(
-            [python, "-c", WHYLOGS_SCRIPT, here, str(rows), "3"], capture_output=True, text=True, env=env
-        )
+        proc = subprocess.run([python, "-c", script, str(rows), "3"], capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             print(f"    whylogs run failed: {proc.stderr.strip().splitlines()[-1:]}")
             return
@@ -227,7 +230,9 @@ def bench_single_row(reps: int) -> None:
     t = best_of({"span": spans, "row": updates}, max(3, reps // 3))
     span, row = t["span"] / n, t["row"] / n
     print("[4] one row x 10 features (10 x NumericProfile.update of a 1-value array, flushes amortized)")
-    print(f"    bare SDK span {span * 1e6:.2f} us   row update {row * 1e6:.2f} us   ratio {row / span:.2f}x (target <= ~0.7x)")
+    print(
+        f"    bare SDK span {span * 1e6:.2f} us   row update {row * 1e6:.2f} us   ratio {row / span:.2f}x (target <= ~0.7x)"
+    )
 
 
 def bench_memory() -> None:
@@ -236,7 +241,9 @@ def bench_memory() -> None:
     for _ in range(100):
         h.update(rng.lognormal(rng.uniform(-30, 30), 4, 10_000) * rng.choice([-1.0, 1.0], 10_000))
     print("[5] state after 1,000,000 updates of wildly varying data (max_size=160)")
-    print(f"    scale {h.scale}, positive buckets {h.positive.counts.size}, negative buckets {h.negative.counts.size}")
+    print(
+        f"    scale {h.scale}, positive buckets {h.positive.counts.size}, negative buckets {h.negative.counts.size}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,16 +23,24 @@ from typing import Any
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from mlotel import _config, _runtime
+from mlotel.drift import ReferenceProfile, ReferenceProfileError, build_reference
+from mlotel.instrumentation import instrument, register_model, uninstrument
 from mlotel.monitor import monitor
 from mlotel.version import __version__
 
 __all__ = [
+    "ReferenceProfile",
+    "ReferenceProfileError",
     "__version__",
+    "build_reference",
     "configure",
     "force_flush",
+    "instrument",
     "monitor",
+    "register_model",
     "shutdown",
     "suppress_instrumentation",
+    "uninstrument",
 ]
 
 

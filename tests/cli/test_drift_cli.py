@@ -114,7 +114,8 @@ def test_json_output(files, capsys):
     keys = {"feature", "method", "value", "p_value", "verdict", "threshold", "n_reference", "n_current"}
     assert all(set(r) == keys for r in d["results"])
     features = [r["feature"] for r in d["results"]]
-    assert features == ["color"] * 3 + ["x"] * 5 + ["y"] * 5
+    # y holds integer labels: like a model's label output, it is categorical.
+    assert features == ["color"] * 3 + ["x"] * 5 + ["y"] * 3
     x = {r["method"]: r for r in d["results"] if r["feature"] == "x"}
     assert set(x) == {"psi", "js", "hellinger", "ks", "wasserstein"}
     assert all(r["verdict"] == "alert" for r in x.values())
@@ -150,7 +151,7 @@ def test_current_formats_agree(files, capsys, tmp_path):
         assert _close(json.loads(pq_out), json.loads(csv_out))
     # A saved profile of the current data works as the current side too.
     profile = tmp_path / "current.json"
-    assert main(["profile", str(files / "same.csv"), "-o", str(profile), "--categorical", "color"]) == 0
+    assert main(["profile", str(files / "same.csv"), "-o", str(profile), "--categorical", "color", "--target", "y"]) == 0
     capsys.readouterr()
     code = main(["drift", str(files / "reference.json"), str(profile), "--format", "json"])
     assert code == 0 and _close(json.loads(capsys.readouterr().out), json.loads(csv_out))

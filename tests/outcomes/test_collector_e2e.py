@@ -123,7 +123,10 @@ def test_quality_metrics_and_joinable_log_records_through_a_collector(collector,
         assert record.log.trace_id == span.span.trace_id
         assert record.attributes["ml.prediction.id"] == span.attributes["ml.prediction.id"]
         by_id[record.attributes["ml.prediction.id"]] = record.body["predictions"]["prediction"][0]
-    assert [by_id[s.attributes["ml.prediction.id"]] for s in sorted(spans.values(), key=lambda s: s.span.start_time_unix_nano)] == predicted.tolist()
+    assert [
+        by_id[s.attributes["ml.prediction.id"]]
+        for s in sorted(spans.values(), key=lambda s: s.span.start_time_unix_nano)
+    ] == predicted.tolist()
 
     # The backend's join: every outcome, from either process, finds its prediction by id.
     joined = []

@@ -137,6 +137,13 @@ def test_cuda_peak_memory_per_call(telemetry):
     assert point.max >= 64 * mib  # the first call's own block
     assert point.min < 16 * mib  # the peak was reset between calls
     assert point.attributes[sc.HW_ID].startswith(("GPU-", "cuda:"))
+    nvml = nvml_or_none()
+    if nvml is not None:  # the same hw.id as the device's hw.gpu.* metrics
+        uuids = set()
+        for index in range(nvml.nvmlDeviceGetCount()):
+            uuid = nvml.nvmlDeviceGetUUID(nvml.nvmlDeviceGetHandleByIndex(index))
+            uuids.add(uuid.decode() if isinstance(uuid, bytes) else uuid)
+        assert point.attributes[sc.HW_ID] in uuids
 
     @mlotel.monitor(model="gpu-off", cuda_memory=False)
     def predict_off(n_bytes):

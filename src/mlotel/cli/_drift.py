@@ -84,6 +84,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def _profile_current(args: argparse.Namespace, reference: ReferenceProfile) -> ReferenceProfile:
+    """Profile the current file the way the reference was: same categorical columns, same target."""
+    categorical = [f.name for f in reference.columns().values() if f.kind == "categorical"]
+    target = reference.target.name if reference.target is not None else None
+    try:
+        return profile_file(
+            args.current,
+            features=args.features,
+            categorical=categorical,
+            target=target,
+            chunk_rows=args.chunk_rows,
+            progress=progress_enabled(args),
+        )
+    except ValueError as exc:
+        if target is None or "is not in the data" not in str(exc):
+            raise
+    # Serving data usually has no labels: compare the features only.
+    return profile_file(
+        args.current,
+        features=args.features,
+        categorical=categorical,
+        chunk_rows=args.chunk_rows,
+        progress=progress_enabled(args),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         thresholds = _thresholds(args.threshold)
@@ -91,14 +117,7 @@ def run(args: argparse.Namespace) -> int:
         if args.current.lower().endswith(".json"):
             current = ReferenceProfile.load(args.current)
         else:
-            current = profile_file(
-                args.current,
-                features=args.features,
-                # Read the reference's categorical features as categories here too.
-                categorical=[f.name for f in reference.columns().values() if f.kind == "categorical"],
-                chunk_rows=args.chunk_rows,
-                progress=progress_enabled(args),
-            )
+            current = _profile_current(args, reference)
     except (ReferenceProfileError, ReaderError, UnreadableInput, ValueError, OSError) as exc:
         print(f"mlotel drift: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

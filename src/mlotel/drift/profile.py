@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from mlotel.data import Column, read_input
+from mlotel.data import Column, read_input, read_output
 from mlotel.data._columns import all_missing
 from mlotel.drift.statistics import align_exponential_histograms, quantile_edges
 from mlotel.sketches import CategoricalProfile, ExponentialHistogram, FrequentItems, Moments, NumericProfile
@@ -515,6 +515,13 @@ class ReferenceBuilder:
         separate = target_values is not None
         if separate and self._target is None:
             raise ValueError("target_values given but the builder has no target name")
+        if not separate and self._target is not None:
+            # Read a named target column like a model output (ints and strings are labels), so
+            # the reference target and the served predictions are sketched the same way.
+            column = _named_column(data, self._target)
+            if column is not None:
+                separate, target_values = True, column
+                data = _without(data, self._target)
         names = self._features
         if names is not None and self._target is not None and not separate and self._target not in names:
             names = [*names, self._target]
@@ -530,14 +537,17 @@ class ReferenceBuilder:
         columns = list(frame.columns)
         if self._target is not None:
             if separate:
-                target_frame = read_input(
-                    target_values, features=[self._target], categorical=self._categorical, max_features=1
-                )
-                if target_frame.n_rows != frame.n_rows:
+                target_frame = read_output(target_values, max_classes=1)
+                if target_frame.n_rows != frame.n_rows or len(target_frame.columns) != 1:
                     raise ValueError(
                         f"target has {target_frame.n_rows} values but the data has {frame.n_rows} rows"
                     )
-                columns = [c for c in columns if c.name != self._target] + list(target_frame.columns)
+                (target_column,) = target_frame.columns
+                if self._target in self._categorical and not target_column.categorical:
+                    target_column = Column(self._target, target_column.values.astype(object), True)
+                columns = [c for c in columns if c.name != self._target] + [
+                    Column(self._target, target_column.values, target_column.categorical)
+                ]
             elif names is None and frame.n_rows and all(c.name != self._target for c in columns):
                 shown = [c.name for c in columns][:20]
                 raise ValueError(f"target column {self._target!r} is not in the data (columns: {shown})")
@@ -734,3 +744,18 @@ def _dump(value: Any, indent: int) -> str:
         body = ",\n".join(inner + _dump(v, indent + 2) for v in value)
         return "[\n" + body + "\n" + pad + "]"
     return json.dumps(value, allow_nan=False, ensure_ascii=False)
+
+
+def _named_column(data: Any, name: str) -> Any:
+    """``data[name]`` for a dict of columns or a DataFrame holding ``name``; else None."""
+    if isinstance(data, dict):
+        return data.get(name)
+    if type(data).__name__ == "DataFrame" and type(data).__module__.startswith("pandas"):
+        return data[name] if name in data.columns else None
+    return None
+
+
+def _without(data: Any, name: str) -> Any:
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if k != name}
+    return data.drop(columns=[name])

@@ -74,6 +74,14 @@ class ModelBinding:
             new_state=lambda: HistogramState(sc.DURATION_BUCKETS),
         ).series(attributes, lock=lock)
         self._errors: dict[type, Any] = {}
+        self.last_span: Any = None  # correlates drift alerts with a recent call
+        self.drift = None
+        if options.reference is not None:
+            from mlotel.drift.online import DriftMonitor
+
+            self.drift = DriftMonitor(
+                runtime, self, options.reference, thresholds=options.drift_thresholds, window=options.drift_window
+            )
         # Per-call extensions (outcome tracking, payload logging), built from the options.
         self.hooks = build_hooks(runtime, self, options)
         self.features = (
@@ -109,6 +117,7 @@ class ModelBinding:
             self._cpu.state.record(cpu)
             if n_rows is not None:
                 self._batch.state.record(n_rows)
+        self.last_span = span
         if span.is_recording():
             attributes: dict[str, Any] = {
                 **self.span_attributes,

@@ -56,6 +56,8 @@ class MonitorOptions:
     max_buckets: int = 160
     top_k: int = 32
     reference: Any = None
+    drift_thresholds: Any = None
+    drift_window: int = 10
     # Outcomes and quality (docs/outcomes.md).
     track_outcomes: bool = False
     task: str | None = None
@@ -123,7 +125,18 @@ def validate(**kwargs: Any) -> MonitorOptions:
         and not hasattr(reference, "features")
     ):
         raise TypeError(f"monitor(): reference must be a path or a ReferenceProfile, got {reference!r}")
+    if isinstance(reference, str | os.PathLike):
+        from mlotel.drift import ReferenceProfile
+
+        reference = ReferenceProfile.load(reference)  # a damaged file fails here, at decoration time
     opts["reference"] = reference
+    opts["drift_window"] = _count("drift_window", kwargs.get("drift_window", 10), 1, 1_000)
+    drift_thresholds = kwargs.get("drift_thresholds")
+    if drift_thresholds is not None:
+        from mlotel.drift.thresholds import resolve_thresholds
+
+        resolve_thresholds(drift_thresholds, "")  # validates field names and values
+    opts["drift_thresholds"] = drift_thresholds
     _validate_outcomes(kwargs, opts)
     _validate_payloads(kwargs, opts)
     cuda = kwargs.get("cuda_memory")

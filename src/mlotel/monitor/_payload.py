@@ -75,6 +75,7 @@ class PayloadLogger:
         ids = call_ids(self.options, span, args, kwargs)
         if isinstance(ids, list):
             body[IDS] = ids
+        body = to_any_value(body)  # plain lists from here on: for the redactor, and copies of the data
         redact = self.options.payload_redact
         if redact is not None:
             try:
@@ -90,7 +91,7 @@ class PayloadLogger:
                     ),
                 )
                 return
-        body = to_any_value(body)
+            body = to_any_value(body)
         attributes: dict[str, Any] = dict(self._attributes)
         # The join key: the id record_outcome() will be given (the user's, else the call's).
         join_id = ids if isinstance(ids, str) else prediction_id_of(span)

@@ -7,6 +7,7 @@ user's own ids through the ``id_arg`` / ``id_function`` options.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -120,7 +121,7 @@ def normalize_id(value: Any) -> str | None:
         return str(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")[:_MAX_ID_LENGTH]
-    if hasattr(value, "hex") and type(value).__name__ == "UUID":
+    if isinstance(value, uuid.UUID):
         return str(value)
     return None
 

@@ -49,10 +49,11 @@ def window_bounds(scale: int, low_bits: int, high_bits: int) -> tuple[int, int]:
 
 class _Window(NamedTuple):
     lo: int  # bucket index of the first fine key
-    hi: int  # highest bucket index reachable (one more than the last key's if split)
+    has_top: bool  # last fine key is split: one more bucket above index[-1]
     index: np.ndarray  # bucket index at the start of each fine key
     thr: np.ndarray  # split threshold in |bits| - 1 space, 0 where not split
     split: np.ndarray  # thr != 0
+    split_keys: np.ndarray  # flatnonzero(split)
     starts: np.ndarray  # first fine key of each bucket lo..index[-1]
 
 
@@ -82,53 +83,30 @@ def _window(scale: int, f_lo: int, f_hi: int) -> _Window:
             thr = np.where(subnormal, 0, thr)
         thr = np.where(thr != 0, (exponent << _MANT) | thr, 0)
     split = thr != 0
+    split_keys = np.flatnonzero(split)
     starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
-    for arr in (index, thr, split, starts):
+    for arr in (index, thr, split, split_keys, starts):
         arr.setflags(write=False)
-    return _Window(int(index[0]), int(index[-1]) + int(split[-1]), index, thr, split, starts)
+    return _Window(int(index[0]), bool(split[-1]), index, thr, split, split_keys, starts)
 
 
-def _finish(
-    bits: np.ndarray, keys: np.ndarray, fine: np.ndarray, windows: list[tuple[int, int, int]], scale: int
-) -> list[tuple[int, np.ndarray]]:
-    """Turn fine-key counts into bucket counts for each ``(key_base, f_lo, f_hi)``
-    window, correcting split slices element by element."""
-    tables = []
-    any_split = False
-    for base, f_lo, f_hi in windows:
-        win = _window(scale, f_lo, f_hi)
-        counts = fine[base : base + win.index.size]
-        occupied = bool(counts[win.split].any())
-        any_split |= occupied
-        tables.append((base, win, counts, occupied))
-    if any_split:
-        if len(tables) == 1 and tables[0][0] == 0 and fine.size == tables[0][1].index.size:
-            lut = tables[0][1].split
-        else:
-            lut = np.zeros(fine.size, dtype=np.bool_)
-            for base, win, _, _ in tables:
-                lut[base : base + win.index.size] = win.split
-        sel = np.flatnonzero(lut.take(keys))
-        sel_keys = keys[sel]
-        x1 = (bits[sel] & np.uint64(_SIGN - 1)).view(np.int64) - 1
-    out = []
-    for base, win, counts, occupied in tables:
-        # Every bucket lo..index[-1] owns at least one fine key (slices are narrower
-        # than buckets), so per-bucket sums are run sums over the fine counts.
-        result = np.add.reduceat(counts, win.starts)
-        if win.hi > int(win.index[-1]):
-            result = np.append(result, 0)
-        if occupied:
-            width = win.index.size
-            inside = (sel_keys >= base) & (sel_keys < base + width)
-            local = sel_keys[inside] - base
-            local = local[x1[inside] >= win.thr[local]]
-            if local.size:
-                moved = np.bincount(win.index[local] - win.lo, minlength=result.size)
-                result[:-1] -= moved[:-1]
-                result[1:] += moved[:-1]
-        out.append((win.lo, result.astype(np.int64, copy=False)))
-    return out
+def _finish(bits: np.ndarray, keys: np.ndarray, fine: np.ndarray, win: _Window) -> tuple[int, np.ndarray]:
+    """Bucket counts from fine-key counts, correcting split slices element by element."""
+    # Every bucket lo..index[-1] owns at least one fine key (slices are narrower than
+    # buckets), so per-bucket sums are run sums over the fine counts.
+    result = np.add.reduceat(fine, win.starts)
+    if win.has_top:
+        result = np.append(result, 0)
+    if win.split_keys.size and fine.take(win.split_keys).any():
+        sel = np.flatnonzero(win.split.take(keys))
+        sel_keys = keys.take(sel)
+        x1 = (bits.take(sel) & np.uint64(_SIGN - 1)).view(np.int64) - 1
+        up_keys = sel_keys[x1 >= win.thr.take(sel_keys)]
+        if up_keys.size:
+            moved = np.bincount(win.index.take(up_keys) - win.lo, minlength=result.size)
+            result[:-1] -= moved[:-1]
+            result[1:] += moved[:-1]
+    return win.lo, result
 
 
 def bucket_same_sign(
@@ -153,4 +131,4 @@ def bucket_same_sign(
     np.right_shift(keys, np.uint64(shift), out=keys)
     keys = keys.view(np.int64)
     fine = np.bincount(keys, minlength=f_hi - f_lo + 1)
-    return _finish(bits, keys, fine, [(0, f_lo, f_hi)], scale)[0]
+    return _finish(bits, keys, fine, _window(scale, f_lo, f_hi))
