@@ -26,17 +26,22 @@ from mlotel import _config, _runtime
 from mlotel.drift import ReferenceProfile, ReferenceProfileError, build_reference
 from mlotel.instrumentation import instrument, register_model, uninstrument
 from mlotel.monitor import monitor
+from mlotel.outcomes import PredictionHandle, current_prediction_id, prediction_context, record_outcome
 from mlotel.version import __version__
 
 __all__ = [
+    "PredictionHandle",
     "ReferenceProfile",
     "ReferenceProfileError",
     "__version__",
     "build_reference",
     "configure",
+    "current_prediction_id",
     "force_flush",
     "instrument",
     "monitor",
+    "prediction_context",
+    "record_outcome",
     "register_model",
     "shutdown",
     "suppress_instrumentation",
@@ -56,6 +61,7 @@ def configure(
     shutdown_timeout: float | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     disabled: bool | None = None,
+    resource_metrics: bool | None = None,
     tracer_provider: Any = None,
     meter_provider: Any = None,
     logger_provider: Any = None,
@@ -79,6 +85,8 @@ def configure(
         shutdown_timeout: the most seconds ``shutdown()``/exit waits for pending telemetry (default 5 s).
         data_dir: folder for the embedded default's files (else ``MLOTEL_DATA_DIR``; ``./mlotel-data``).
         disabled: turn mlotel off (else ``OTEL_SDK_DISABLED``).
+        resource_metrics: process (and GPU) metrics next to the model's (else
+            ``MLOTEL_RESOURCE_METRICS``; default on, with what is installed: psutil, nvidia-ml-py).
         tracer_provider, meter_provider, logger_provider: use these providers instead of the
             global ones (as ``BaseInstrumentor.instrument(tracer_provider=...)`` does); mlotel
             neither installs nor shuts them down. mlotel's metrics attach to an SDK meter
@@ -107,6 +115,7 @@ def configure(
         shutdown_timeout=shutdown_timeout,
         data_dir=data_dir,
         disabled=disabled,
+        resource_metrics=resource_metrics,
     )
     explicit = {
         name: provider

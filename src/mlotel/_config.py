@@ -56,6 +56,7 @@ class Config:
     sampler_arg: float | None = None
     disabled: bool = False
     data_dir: str = DEFAULT_DATA_DIR
+    resource_metrics: bool = True
 
 
 def _check_str(name: str, value: Any) -> str | None:
@@ -142,6 +143,7 @@ def resolve(
     shutdown_timeout: float | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     disabled: bool | None = None,
+    resource_metrics: bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Config:
     """Merge explicit arguments (which win) with the environment and validate the result.
@@ -230,6 +232,11 @@ def resolve(
         shutdown_timeout = _env_seconds_from_millis(env, "MLOTEL_SHUTDOWN_TIMEOUT") or DEFAULT_SHUTDOWN_TIMEOUT
     if disabled is None:
         disabled = _truthy(env.get("OTEL_SDK_DISABLED"))
+    if resource_metrics is not None and not isinstance(resource_metrics, bool):
+        raise TypeError(f"resource_metrics must be a bool, got {resource_metrics!r}")
+    from mlotel.resources import setting as resource_setting
+
+    resource_metrics = resource_setting(resource_metrics, env)
 
     return Config(
         service_name=service_name,
@@ -245,6 +252,7 @@ def resolve(
         sampler_arg=sampler_arg,
         disabled=disabled,
         data_dir=os.fspath(data_dir) if data_dir is not None else env.get("MLOTEL_DATA_DIR") or DEFAULT_DATA_DIR,
+        resource_metrics=resource_metrics,
     )
 
 

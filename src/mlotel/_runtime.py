@@ -43,6 +43,13 @@ class Runtime:
             self.tracer = providers.tracer_provider.get_tracer(sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL)
             self.logger = providers.logger_provider.get_logger(sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL)
             _bridge.attach(providers.meter_provider, self.registry)
+            if config.resource_metrics:
+                try:
+                    from mlotel import resources
+
+                    resources.enable(providers.meter_provider)
+                except Exception as exc:
+                    _faults.record_fault("resources", exc)
         fault_counter = self.registry.instrument(
             sc.FAULT_COUNT, "counter", "{fault}", "Faults inside mlotel, caught and skipped; the model call was unaffected."
         )

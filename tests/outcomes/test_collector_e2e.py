@@ -3,6 +3,7 @@ joinable in the backend, from the process that predicted and from another one.""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import textwrap
 
@@ -102,9 +103,12 @@ def test_quality_metrics_and_joinable_log_records_through_a_collector(collector,
     assert unmatched.as_int == 1
     delay = receiver.latest_metric("ml.outcome.delay")
     assert delay.kind == "exponential_histogram" and delay.unit == "s" and delay.data_points[0].count == 30
-    cpu = receiver.latest_metric("process.cpu.time")
-    assert cpu.resource["service.name"] == "iris-api" and cpu.unit == "s"
-    assert {attrs_to_dict(p.attributes)["cpu.mode"] for p in cpu.data_points} == {"user", "system"}
+    if importlib.util.find_spec("psutil") is not None:  # process metrics ride the same export
+        cpus = [m for m in receiver.metrics("process.cpu.time") if m.resource["service.name"] == "iris-api"]
+        assert cpus, "no process.cpu.time from the serving process"
+        cpu = cpus[-1]
+        assert cpu.unit == "s"
+        assert {attrs_to_dict(p.attributes)["cpu.mode"] for p in cpu.data_points} == {"user", "system"}
 
     # Log records: one ml.prediction per call (tied to its span), ml.outcome from both processes.
     n = len(y_test)

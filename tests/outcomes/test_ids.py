@@ -120,7 +120,6 @@ def test_positional_id_arg_once_the_decorator_resolves_its_position(telemetry):
     }
 
 
-@pytest.mark.xfail(reason="needs Monitor.for_function to call with_id_index (lead wiring)", strict=False)
 def test_positional_id_arg_through_the_decorator(telemetry):
     @mlotel.monitor(model="m", track_outcomes=True, id_arg="ids")
     def predict(X, ids):

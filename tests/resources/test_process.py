@@ -6,13 +6,14 @@ import multiprocessing
 import os
 import threading
 
-import psutil
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from mlotel import _semconv as sc
 from mlotel import resources
+
+psutil = pytest.importorskip("psutil", reason="process metrics need psutil (mlotel[resources])")
 
 TICK = 0.02  # CPU times are counted in clock ticks (10 ms on Linux); allow two
 

@@ -23,7 +23,7 @@ from opentelemetry.trace import SpanKind
 
 from mlotel import _faults, _runtime
 from mlotel.monitor._model import ModelBinding
-from mlotel.monitor._options import MonitorOptions, positional_index, validate
+from mlotel.monitor._options import MonitorOptions, positional_index, validate, with_id_index
 
 _INTERNAL = SpanKind.INTERNAL
 _set_span_in_context = trace.set_span_in_context
@@ -92,6 +92,7 @@ class Monitor:
         is_method = bool(params) and params[0] in ("self", "cls")
         skip_first = is_method or signature_of is not target
         first = 1 if skip_first else 0
+        options = with_id_index(options, params, skip_first)
         return cls(
             options,
             model_name,
