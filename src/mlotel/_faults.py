@@ -60,3 +60,10 @@ def reset() -> None:
     """Forget which faults were logged (tests, and after fork)."""
     with _lock:
         _logged.clear()
+
+
+def after_fork() -> None:
+    """In a forked child: a fresh lock (a parent thread may have held ours), nothing logged yet."""
+    global _lock
+    _lock = threading.Lock()
+    _logged.clear()

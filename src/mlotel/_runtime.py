@@ -22,7 +22,7 @@ from mlotel import _config, _faults
 from mlotel import _semconv as sc
 from mlotel.export import _bridge
 from mlotel.export._aggregates import Registry
-from mlotel.export._setup import Providers, build_providers
+from mlotel.export._setup import Providers, build_providers, set_drop_sink
 from mlotel.version import __version__
 
 _logger = logging.getLogger("mlotel")
@@ -31,7 +31,13 @@ _logger = logging.getLogger("mlotel")
 class Runtime:
     """Everything a monitored call needs. Replaced (never mutated) on re-configuration and after fork."""
 
-    def __init__(self, config: _config.Config, providers: Providers | None, generation: int) -> None:
+    def __init__(
+        self,
+        config: _config.Config,
+        providers: Providers | None,
+        generation: int,
+        inherit: Runtime | None = None,
+    ) -> None:
         self.config = config
         self.providers = providers
         self.generation = generation
@@ -39,11 +45,19 @@ class Runtime:
         self.registry = Registry()
         self.tracer: Any = None
         self.logger: Any = None
+        if self.enabled and inherit is not None:
+            # After fork: the same tracer and logger, without taking SDK locks a parent thread may have held.
+            self.tracer, self.logger = inherit.tracer, inherit.logger
+        elif self.enabled:
+            self.tracer = providers.tracer_provider.get_tracer(
+                sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL
+            )
+            self.logger = providers.logger_provider.get_logger(
+                sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL
+            )
         if self.enabled:
-            self.tracer = providers.tracer_provider.get_tracer(sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL)
-            self.logger = providers.logger_provider.get_logger(sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL)
             _bridge.attach(providers.meter_provider, self.registry)
-            if config.resource_metrics:
+            if config.resource_metrics and inherit is None:  # after fork: enabled already, per provider
                 try:
                     from mlotel import resources
 
@@ -51,7 +65,10 @@ class Runtime:
                 except Exception as exc:
                     _faults.record_fault("resources", exc)
         fault_counter = self.registry.instrument(
-            sc.FAULT_COUNT, "counter", "{fault}", "Faults inside mlotel, caught and skipped; the model call was unaffected."
+            sc.FAULT_COUNT,
+            "counter",
+            "{fault}",
+            "Faults inside mlotel, caught and skipped; the model call was unaffected.",
         )
         series_cache: dict[tuple[str, str], Any] = {}
 
@@ -64,6 +81,17 @@ class Runtime:
             series.add(1)
 
         self.fault_sink = sink
+        dropped = self.registry.instrument(
+            sc.EXPORT_DROPPED_COUNT,
+            "counter",
+            "{item}",
+            "Telemetry items (spans, log records, metric points) mlotel's exporters could not deliver.",
+        )
+
+        def drop_sink(signal: str, error_type: str, count: int) -> None:
+            dropped.series({sc.SIGNAL: signal, sc.ERROR_TYPE: error_type}).add(count)
+
+        self.drop_sink = drop_sink
 
 
 _lock = threading.RLock()
@@ -118,6 +146,7 @@ def _resolve(config: _config.Config | None, explicit: dict[str, Any] | None = No
         providers = None if config.disabled else _providers_for(config, explicit or {})
         runtime = Runtime(config, providers, _generation)
         _faults.set_sink(runtime.fault_sink)
+        set_drop_sink(runtime.drop_sink)
         _runtime = runtime
         if not _atexit_registered:
             atexit.register(shutdown)
@@ -145,7 +174,9 @@ def _providers_for(config: _config.Config, explicit: dict[str, Any]) -> Provider
     )
     if not any(need):
         _logger.info("mlotel: using the OpenTelemetry providers the application configured")
-        return Providers(found_tracer, found_meter, found_logger, owned=False, destination="application providers")
+        return Providers(
+            found_tracer, found_meter, found_logger, owned=False, destination="application providers"
+        )
     built = build_providers(config)
     # Install ours only where nothing was installed; keep the application's elsewhere.
     if need[0]:
@@ -163,7 +194,9 @@ def _providers_for(config: _config.Config, explicit: dict[str, Any]) -> Provider
     )
     providers.owned_parts = need  # type: ignore[attr-defined]
     if "file" in config.exporters.values():
-        _logger.warning("mlotel: no OTLP endpoint configured; telemetry goes to local files: %s", built.destination)
+        _logger.warning(
+            "mlotel: no OTLP endpoint configured; telemetry goes to local files: %s", built.destination
+        )
     else:
         _logger.info("mlotel: telemetry -> %s", built.destination)
     return providers
@@ -183,7 +216,9 @@ def _bounded(label: str, func, timeout: float) -> bool:
 
     threading.Thread(target=run, name=f"mlotel-{label}", daemon=True).start()
     if not done.wait(timeout):
-        _logger.warning("mlotel: %s did not finish within %.1f s; pending telemetry is dropped", label, timeout)
+        _logger.warning(
+            "mlotel: %s did not finish within %.1f s; pending telemetry is dropped", label, timeout
+        )
         return False
     return True
 
@@ -217,7 +252,9 @@ def _release(runtime: Runtime) -> None:
     parts = [
         p
         for p, mine in zip(
-            (providers.tracer_provider, providers.meter_provider, providers.logger_provider), owned, strict=True
+            (providers.tracer_provider, providers.meter_provider, providers.logger_provider),
+            owned,
+            strict=True,
         )
         if mine
     ]
@@ -254,14 +291,16 @@ def _reset_for_tests() -> None:
 def _after_fork_in_child() -> None:
     # The child must not report the parent's aggregated data again: fresh registry, fresh
     # series bindings (generation bump), same providers (the SDK re-creates its threads).
-    global _runtime, _generation
+    global _runtime, _generation, _lock
+    _lock = threading.RLock()  # a parent thread may have held it at fork: it would never be released here
+    _faults.after_fork()
     runtime = _runtime
     if runtime is None or not runtime.enabled:
         return
     _generation += 1
-    _runtime = Runtime(runtime.config, runtime.providers, _generation)
+    _runtime = Runtime(runtime.config, runtime.providers, _generation, inherit=runtime)
     _faults.set_sink(_runtime.fault_sink)
-    _faults.reset()
+    set_drop_sink(_runtime.drop_sink)
 
 
 if hasattr(os, "register_at_fork"):
