@@ -154,8 +154,16 @@ def _resolve(config: _config.Config | None, explicit: dict[str, Any] | None = No
         return runtime
 
 
+#: Set on providers mlotel built and shut down (re-configuration): they can not be used again.
+_RELEASED = "_mlotel_released"
+
+
 def _is_unset(provider: Any, proxy_type: type) -> bool:
-    return isinstance(provider, proxy_type) or type(provider).__name__.startswith(("NoOp", "Proxy", "_Proxy"))
+    return (
+        isinstance(provider, proxy_type)
+        or type(provider).__name__.startswith(("NoOp", "Proxy", "_Proxy"))
+        or getattr(provider, _RELEASED, False)
+    )
 
 
 def _providers_for(config: _config.Config, explicit: dict[str, Any]) -> Providers:
@@ -178,13 +186,23 @@ def _providers_for(config: _config.Config, explicit: dict[str, Any]) -> Provider
             found_tracer, found_meter, found_logger, owned=False, destination="application providers"
         )
     built = build_providers(config)
-    # Install ours only where nothing was installed; keep the application's elsewhere.
-    if need[0]:
-        trace.set_tracer_provider(built.tracer_provider)
-    if need[1]:
-        metrics.set_meter_provider(built.meter_provider)
-    if need[2]:
-        _logs.set_logger_provider(built.logger_provider)
+    # Install ours only where nothing was installed; keep the application's elsewhere. A global
+    # provider of an earlier configure() was shut down; the API allows no replacement of it, so
+    # mlotel's own telemetry uses the new providers directly.
+    replaced = False
+    for unset, found, new, install in (
+        (need[0], found_tracer, built.tracer_provider, trace.set_tracer_provider),
+        (need[1], found_meter, built.meter_provider, metrics.set_meter_provider),
+        (need[2], found_logger, built.logger_provider, _logs.set_logger_provider),
+    ):
+        if unset and getattr(found, _RELEASED, False):
+            replaced = True
+        elif unset:
+            install(new)
+    if replaced:
+        _logger.info(
+            "mlotel: re-configured; mlotel's telemetry uses new providers (the global ones stay as set)"
+        )
     providers = Providers(
         built.tracer_provider if need[0] else found_tracer,
         built.meter_provider if need[1] else found_meter,
@@ -260,6 +278,9 @@ def _release(runtime: Runtime) -> None:
     ]
     if not owned[1]:
         _bridge.detach(providers.meter_provider)
+
+    for provider in parts:
+        setattr(provider, _RELEASED, True)
 
     def stop() -> None:
         for provider in parts:

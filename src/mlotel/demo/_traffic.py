@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ class Tally:
 
 
 class Traffic:
-    """``threads`` clients sending requests to ``predict`` at ``rate`` requests/s in all.
+    """``threads`` clients sending requests to ``predict`` at ``rate`` requests/s in all (Poisson arrivals).
 
     Every ``error_every``-th request (counted over all threads) is malformed, so the share of
     failing calls is ``1 / error_every`` whatever the timing. :meth:`inject_drift` switches
@@ -51,6 +52,7 @@ class Traffic:
         self.seed = seed
         self.error_every = error_every
         self._numbers = itertools.count(1)  # next() is atomic in CPython: a global request number
+        self._first_call = threading.Event()
         self._drifted = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -62,7 +64,14 @@ class Traffic:
         ]
 
     def start(self) -> None:
-        for thread in self._threads:
+        """Start the first client, and the others once its first call returned.
+
+        The first monitored call sets up the model's telemetry; starting the other clients
+        after it keeps them from racing to do the same.
+        """
+        self._threads[0].start()
+        self._first_call.wait(timeout=10.0)
+        for thread in self._threads[1:]:
             thread.start()
 
     def inject_drift(self) -> None:
@@ -85,6 +94,7 @@ class Traffic:
     def _client(self, index: int) -> None:
         maker = RequestMaker(self.pool, self.seed * 1009 + index)
         mine = self._live[index]
+        next_at = time.monotonic()
         while not self._stop.is_set():
             number = next(self._numbers)
             rows = maker.rows(self._drifted.is_set(), malformed=number % self.error_every == 0)
@@ -92,8 +102,16 @@ class Traffic:
                 self.predict(rows)
             except ValueError:
                 mine.errors += 1
+            finally:
+                self._first_call.set()
             mine.calls += 1
             mine.rows += len(rows)
-            self._stop.wait(maker.think_seconds(self.rate_per_thread))
+            # Open-loop arrivals: the next request is due at a Poisson time, however long this one took.
+            next_at += maker.think_seconds(self.rate_per_thread)
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+            elif delay < -1.0:  # far behind (an overloaded machine): do not burst to catch up
+                next_at = time.monotonic()
         with self._lock:
             self._tally.add(mine)
