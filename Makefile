@@ -20,7 +20,7 @@ $(VENV)/.stamp-test: requirements-test.txt $(VENV)/.stamp-install
 	touch $@
 
 demo: $(VENV)/.stamp-install
-	$(PY) examples/quickstart_sklearn.py
+	$(PY) -m mlotel.cli demo
 
 test: $(VENV)/.stamp-test
 	$(PY) -m ruff check src tests benchmarks examples

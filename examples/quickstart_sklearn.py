@@ -31,11 +31,8 @@ def main() -> None:
         rows = X.sample(n=int(rng.integers(1, 32)), random_state=int(rng.integers(1 << 31)))
         predict(rows)
     mlotel.force_flush()
-    from mlotel import _runtime
-
-    runtime = _runtime.active()
     print("mlotel", mlotel.__version__, "- 200 monitored predict calls")
-    print("telemetry went to:", runtime.providers.destination)
+    print("telemetry went to:", mlotel.destination())
     mlotel.shutdown()
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "build_reference",
     "configure",
     "current_prediction_id",
+    "destination",
     "force_flush",
     "instrument",
     "monitor",
@@ -127,6 +128,17 @@ def configure(
         if provider is not None
     }
     _runtime.configure(config, explicit)
+
+
+def destination() -> str:
+    """Where telemetry goes, in words (e.g. ``traces -> /srv/mlotel-data/traces.jsonl; ...``).
+
+    Resolves the configuration from the environment if nothing configured mlotel yet.
+    """
+    runtime = _runtime.active()
+    if runtime is None or not runtime.enabled:
+        return "nowhere: mlotel is disabled"
+    return runtime.providers.destination
 
 
 def force_flush(timeout: float | None = None) -> bool:

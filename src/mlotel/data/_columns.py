@@ -61,10 +61,31 @@ def to_column(
     if kind == "O":
         return _object_column(values, categorical, labels, missing_is_none)
     if kind in "mM":
-        seconds = (values - _EPOCH if kind == "M" else values) / _SECOND
+        try:
+            seconds = (values - _EPOCH if kind == "M" else values) / _SECOND
+        except (TypeError, OverflowError):  # units numpy can not divide by a second
+            seconds = _odd_unit_seconds(values)
+            if seconds is None:
+                return None
         if categorical:
             return _float_categories(seconds), True
         return seconds, False
+    return None
+
+
+def _odd_unit_seconds(values: np.ndarray) -> np.ndarray | None:
+    """Seconds of datetimes in years/months/attoseconds and timedeltas in attoseconds; None for
+    timedeltas of years or months (no fixed length) or values out of range."""
+    unit, count = np.datetime_data(values.dtype)
+    try:
+        if unit == "as":
+            out = values.view(np.int64).astype(np.float64) * (count / 1e18)
+            out[np.isnat(values)] = np.nan
+            return out
+        if values.dtype.kind == "M":
+            return (values.astype("datetime64[s]") - _EPOCH) / _SECOND
+    except (TypeError, ValueError, OverflowError):
+        pass
     return None
 
 

@@ -18,7 +18,14 @@ import numpy as np
 
 MODEL_NAME = "breast-cancer"
 MODEL_VERSION = "1"
-FEATURES = ("mean radius", "mean texture", "mean smoothness", "mean concavity", "worst area", "worst symmetry")
+FEATURES = (
+    "mean radius",
+    "mean texture",
+    "mean smoothness",
+    "mean concavity",
+    "worst area",
+    "worst symmetry",
+)
 CATEGORICAL = "clinic"
 CLINICS = ("north", "south", "east", "west", "central")
 CLINIC_WEIGHTS = (0.35, 0.25, 0.2, 0.12, 0.08)

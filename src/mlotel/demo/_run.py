@@ -8,7 +8,6 @@ import random
 import shutil
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,7 +50,6 @@ def run_demo(
     rate: float = 150.0,
     seed: int = 0,
     out: TextIO | None = None,
-    env: Mapping[str, str] | None = None,
 ) -> DemoResult:
     """Run the demo and print its progress and summary to ``out`` (default stdout).
 
@@ -74,7 +72,7 @@ def run_demo(
     if not (isinstance(rate, int | float) and math.isfinite(rate) and rate > 0):
         raise ValueError(f"rate must be a positive number of requests per second, got {rate!r}")
     out = out or sys.stdout
-    env = os.environ if env is None else env
+    env = os.environ
 
     def say(line: str = "") -> None:
         print(line, file=out, flush=True)
@@ -92,7 +90,7 @@ def run_demo(
     service = None if env.get("OTEL_SERVICE_NAME") else "mlotel-demo"
     planned = _config.resolve(service_name=service, export_interval=interval, data_dir=data_dir)
     local = planned.exporters.get("metrics") == "file" and not planned.disabled
-    folder = Path(planned.data_dir)
+    folder = Path(planned.data_dir).resolve()
     reference_path = None
     if local:
         moved = _move_earlier_runs(folder)
@@ -105,7 +103,9 @@ def run_demo(
 
     mlotel.configure(service_name=service, export_interval=interval, data_dir=data_dir)
     runtime = _runtime.active()
-    destination = runtime.providers.destination if runtime is not None and runtime.enabled else "nowhere (disabled)"
+    destination = (
+        runtime.providers.destination if runtime is not None and runtime.enabled else "nowhere (disabled)"
+    )
     owned = runtime is not None and runtime.enabled and runtime.providers.owned
     local = local and owned and getattr(runtime.providers, "owned_parts", (True, True, True))[1]
     say(f"  telemetry  {destination}")
@@ -151,7 +151,9 @@ def run_demo(
         time.sleep(min(0.05, max(0.0, duration - elapsed)))
     sent = traffic.stop()
     mlotel.shutdown()  # the last metric export happens here
-    say(f"  done       {sent.calls:,} calls ({sent.rows:,} rows), {sent.errors:,} failed, in {time.monotonic() - t0:.1f} s")
+    say(
+        f"  done       {sent.calls:,} calls ({sent.rows:,} rows), {sent.errors:,} failed, in {time.monotonic() - t0:.1f} s"
+    )
 
     report, skipped = None, None
     if not local:

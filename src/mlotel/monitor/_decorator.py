@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import os
+import threading
 from contextvars import ContextVar
 from time import perf_counter, thread_time
 from typing import Any
@@ -70,6 +71,7 @@ class Monitor:
         self.is_method = is_method
         self.attributes = dict(attributes or {})
         self._binding: ModelBinding | None = None
+        self._lock = threading.Lock()
 
     @classmethod
     def for_function(cls, func: Any, options: MonitorOptions) -> Monitor:
@@ -104,7 +106,12 @@ class Monitor:
     def binding(self, runtime: _runtime.Runtime) -> ModelBinding:
         binding = self._binding
         if binding is None or binding.generation != runtime.generation:
-            binding = self._binding = ModelBinding(runtime, self.model_name, self.options, self.attributes)
+            # Built once per runtime even when many threads make the first call together:
+            # a second binding would register a second drift listener.
+            with self._lock:
+                binding = self._binding
+                if binding is None or binding.generation != runtime.generation:
+                    binding = self._binding = ModelBinding(runtime, self.model_name, self.options, self.attributes)
         return binding
 
     def model_input(self, instance: Any, args: tuple, kwargs: dict) -> Any:

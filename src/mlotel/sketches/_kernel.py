@@ -55,6 +55,7 @@ class _Window(NamedTuple):
     split: np.ndarray  # thr != 0
     split_keys: np.ndarray  # flatnonzero(split)
     starts: np.ndarray  # first fine key of each bucket lo..index[-1]
+    rel: np.ndarray  # index - lo: position of each fine key's bucket in the result
 
 
 @functools.lru_cache(maxsize=64)
@@ -85,28 +86,45 @@ def _window(scale: int, f_lo: int, f_hi: int) -> _Window:
     split = thr != 0
     split_keys = np.flatnonzero(split)
     starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
-    for arr in (index, thr, split, split_keys, starts):
+    rel = index - index[0]
+    for arr in (index, thr, split, split_keys, starts, rel):
         arr.setflags(write=False)
-    return _Window(int(index[0]), bool(split[-1]), index, thr, split, split_keys, starts)
+    return _Window(int(index[0]), bool(split[-1]), index, thr, split, split_keys, starts, rel)
 
 
 def _finish(bits: np.ndarray, keys: np.ndarray, fine: np.ndarray, win: _Window) -> tuple[int, np.ndarray]:
     """Bucket counts from fine-key counts, correcting split slices element by element."""
+    result = _coarse(fine, win)
+    if win.split_keys.size and fine.take(win.split_keys).any():
+        _correct(result, win.split, win.thr, win.rel, bits, keys)
+    return win.lo, result
+
+
+def _coarse(fine: np.ndarray, win: _Window) -> np.ndarray:
+    """Bucket counts with every split slice counted in its lower bucket."""
     # Every bucket lo..index[-1] owns at least one fine key (slices are narrower than
     # buckets), so per-bucket sums are run sums over the fine counts.
     result = np.add.reduceat(fine, win.starts)
-    if win.has_top:
-        result = np.append(result, 0)
-    if win.split_keys.size and fine.take(win.split_keys).any():
-        sel = np.flatnonzero(win.split.take(keys))
-        sel_keys = keys.take(sel)
-        x1 = (bits.take(sel) & np.uint64(_SIGN - 1)).view(np.int64) - 1
-        up_keys = sel_keys[x1 >= win.thr.take(sel_keys)]
-        if up_keys.size:
-            moved = np.bincount(win.index.take(up_keys) - win.lo, minlength=result.size)
-            result[:-1] -= moved[:-1]
-            result[1:] += moved[:-1]
-    return win.lo, result
+    return np.append(result, 0) if win.has_top else result
+
+
+def _correct(
+    result: np.ndarray, split: np.ndarray, thr: np.ndarray, rel: np.ndarray, bits: np.ndarray, keys: np.ndarray
+) -> None:
+    """Move elements of split slices whose ``|bits| - 1`` reaches the slice's threshold
+    one bucket up (``result[rel[key]]`` -> ``result[rel[key] + 1]``), in place.
+
+    Keys past the tables (a dump slot for zeros) are clipped onto the last fine key;
+    a zero's ``|bits| - 1 = -1`` is below every threshold, so it never moves.
+    """
+    sel = np.flatnonzero(split.take(keys, mode="clip"))
+    keys = keys.take(sel)
+    x1 = (bits.take(sel) & np.uint64(_SIGN - 1)).view(np.int64) - 1
+    up_keys = keys[x1 >= thr.take(keys, mode="clip")]
+    if up_keys.size:
+        moved = np.bincount(rel.take(up_keys), minlength=result.size)
+        result[:-1] -= moved[:-1]
+        result[1:] += moved[:-1]
 
 
 def bucket_same_sign(
@@ -132,3 +150,87 @@ def bucket_same_sign(
     keys = keys.view(np.int64)
     fine = np.bincount(keys, minlength=f_hi - f_lo + 1)
     return _finish(bits, keys, fine, _window(scale, f_lo, f_hi))
+
+
+class _Pair(NamedTuple):
+    pos: _Window
+    neg: _Window
+    split: np.ndarray  # split flags, positive window then negative window
+    thr: np.ndarray
+    rel: np.ndarray  # bucket position in concatenate((positive result, negative result))
+
+
+@functools.lru_cache(maxsize=64)
+def _pair(scale: int, fp: tuple[int, int], fn: tuple[int, int]) -> _Pair:
+    """Tables of the positive window followed by those of the negative one."""
+    pos, neg = _window(scale, *fp), _window(scale, *fn)
+    n_pos = pos.starts.size + pos.has_top  # buckets in the positive result
+    split = np.concatenate((pos.split, neg.split))
+    thr = np.concatenate((pos.thr, neg.thr))
+    rel = np.concatenate((pos.rel, neg.rel + n_pos))
+    for arr in (split, thr, rel):
+        arr.setflags(write=False)
+    return _Pair(pos, neg, split, thr, rel)
+
+
+def bucket_mixed(
+    values: np.ndarray,
+    pos_bits: tuple[int, int],
+    neg_bits: tuple[int, int],
+    scale: int,
+    minus_one: np.ndarray | None = None,
+) -> tuple[tuple[int, np.ndarray], tuple[int, np.ndarray], int] | None:
+    """Positive and negative bucket counts and the number of zeros,
+    ``((offset, counts), (offset, counts), zeros)``, at ``scale``, with one key pass
+    and one bincount: the signs are never separated.
+
+    ``values``: float64, all finite, of both signs, with no subnormal magnitude when
+    ``scale > 0``.  ``pos_bits``/``neg_bits``: IEEE bits of the smallest/largest
+    non-zero magnitude of each sign.  When ``values`` may hold zeros (either sign),
+    pass ``minus_one = bits - 1`` (uint64, consumed as scratch).  Returns ``None``
+    (the caller splits the signs instead) when the relocation below would overflow
+    64 bits or a ``-0.0`` could land on a valid key, which needs windows spanning
+    hundreds of octaves.
+
+    Sign relocation: with ``c = 2**63 + delta``, ``bits + c`` wraps negative values
+    (``2**63 + m``) to ``m + delta`` while positive ones (``m``) become
+    ``2**63 + delta + m > m``, so ``min(bits + c, bits)`` is ``m`` for positive and
+    ``m + delta`` for negative values: the negative window is moved, sign bit gone,
+    to just above the positive one, and the usual add-and-shift gives keys
+    ``0..Wp-1`` (positive) and ``Wp..Wp+Wn-1`` (negative).  Zeros land far above
+    and are clamped onto a dump key ``Wp+Wn``.
+    """
+    shift = _MANT - fine_bits(scale)
+    fp = window_bounds(scale, *pos_bits)
+    fn = window_bounds(scale, *neg_bits)
+    wp, total = fp[1] - fp[0] + 1, fp[1] - fp[0] + fn[1] - fn[0] + 2
+    delta = (fp[1] + 1 - fn[0]) << shift
+    # Positive m + c must not wrap; |delta| < 2**63 keeps the negative side right.
+    if pos_bits[1] + max(delta, 0) >= _SIGN or -delta >= _SIGN:
+        return None
+    # -0.0 ends at key (delta - 1 - (fp[0] << shift)) >> shift: a valid key iff delta > 0
+    # and that is below total; everything else out of range lands at or above total.
+    if minus_one is not None and delta > 0 and fn[0] < wp:
+        return None
+    bits = values.view(np.uint64)
+    c = _SIGN + delta
+    if minus_one is None:
+        keys = np.add(bits, np.uint64(c & _U64))
+    else:
+        keys = np.add(minus_one, np.uint64((c + 1) & _U64), out=minus_one)
+    np.minimum(keys, bits, out=keys)
+    np.add(keys, np.uint64(-(1 + (fp[0] << shift)) & _U64), out=keys)
+    np.right_shift(keys, np.uint64(shift), out=keys)
+    if minus_one is not None:
+        np.minimum(keys, np.uint64(total), out=keys)
+    keys = keys.view(np.int64)
+    fine = np.bincount(keys, minlength=total + 1)
+    pair = _pair(scale, fp, fn)
+    fine_p, fine_n = fine[:wp], fine[wp:total]
+    result = np.concatenate((_coarse(fine_p, pair.pos), _coarse(fine_n, pair.neg)))
+    if (pair.pos.split_keys.size and fine_p.take(pair.pos.split_keys).any()) or (
+        pair.neg.split_keys.size and fine_n.take(pair.neg.split_keys).any()
+    ):
+        _correct(result, pair.split, pair.thr, pair.rel, bits, keys)
+    n_pos = pair.pos.starts.size + pair.pos.has_top
+    return (pair.pos.lo, result[:n_pos]), (pair.neg.lo, result[n_pos:]), int(fine[total])

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from mlotel.sketches._convert import _sum, as_float64, from_json_float, json_float
-from mlotel.sketches._kernel import bucket_same_sign
+from mlotel.sketches._kernel import bucket_mixed, bucket_same_sign
 from mlotel.sketches.mapping import (
     MAX_SCALE,
     MIN_SCALE,
@@ -21,6 +21,8 @@ from mlotel.sketches.store import BucketStore
 __all__ = ["ExponentialHistogram"]
 
 _FORMAT_VERSION = 1
+_SIGN_BIT = 1 << 63
+_MIN_NORMAL_BITS = 1 << 52  # bits of 2**-1022
 
 
 class ExponentialHistogram:
@@ -153,10 +155,13 @@ class ExponentialHistogram:
             store.add_counts(*bucket_same_sign(x, negative, *bits, scale))
         elif lo == 0.0 and hi == 0.0:
             self.zero_count += n
+        elif lo < 0.0 < hi and self._add_mixed(x, lo, hi):
+            pass
         else:
-            # Mixed signs and/or zeros.  One O(n) partition separates the signs (cheaper
-            # than two gathers); zeros, when present, are dropped with flatnonzero+take,
-            # which beats boolean-mask indexing ~5x on unpredictable masks.
+            # Zeros, or a rare mixed-sign case _add_mixed declines.  One O(n) partition
+            # separates the signs (cheaper than two gathers); zeros, when present, are
+            # dropped with flatnonzero+take, which beats boolean-mask indexing ~5x on
+            # unpredictable masks.
             pos = neg = None
             if lo < 0.0 and hi > 0.0:
                 k = int(np.count_nonzero(x < 0.0))
@@ -189,6 +194,33 @@ class ExponentialHistogram:
             self.min = lo
         if hi > self.max:
             self.max = hi
+
+    def _add_mixed(self, x: np.ndarray, lo: float, hi: float) -> bool:
+        """Bucket ``x`` (both signs, ``lo < 0 < hi``, maybe zeros) without separating
+        the signs; ``False`` (nothing changed) in the rare cases the kernel declines."""
+        bits = x.view(np.uint64)
+        # As unsigned ints the smallest bits are the smallest positive magnitude, as
+        # signed ints the smallest are 2**63 below the smallest negative magnitude;
+        # +0.0 / -0.0 show up as 0 in either.  In bits - 1 zeros wrap out of the way.
+        pos_lo = int(bits.min())
+        neg_lo = int(bits.view(np.int64).min()) + _SIGN_BIT
+        minus_one = None
+        if pos_lo == 0 or neg_lo == 0:
+            minus_one = np.subtract(bits, np.uint64(1))
+            pos_lo = int(minus_one.min()) + 1
+            neg_lo = int(minus_one.view(np.int64).min()) + _SIGN_BIT + 1
+        if self.scale > 0 and min(pos_lo, neg_lo) < _MIN_NORMAL_BITS:
+            return False  # subnormals: the sign-split path clamps them
+        pos_bits, neg_bits = (pos_lo, float_bits(hi)), (neg_lo, float_bits(-lo))
+        scale = self._fit_scale(pos_bits, neg_bits)
+        counts = bucket_mixed(x, pos_bits, neg_bits, scale, minus_one)
+        if counts is None:
+            return False
+        self._rescale(scale)
+        self.positive.add_counts(*counts[0])
+        self.negative.add_counts(*counts[1])
+        self.zero_count += counts[2]
+        return True
 
     def _fit_scale(self, pos_bits: tuple[int, int] | None, neg_bits: tuple[int, int] | None) -> int:
         """Largest scale <= current at which state plus the new magnitudes fit."""

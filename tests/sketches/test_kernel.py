@@ -1,0 +1,150 @@
+"""Batch kernel: the one-bincount mixed-sign path equals bucketing each sign apart."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlotel.sketches import BucketStore, ExponentialHistogram, map_to_index
+from mlotel.sketches._kernel import bucket_mixed, bucket_same_sign
+from mlotel.sketches.mapping import float_bits
+
+MAX = sys.float_info.max
+MIN_NORMAL = sys.float_info.min
+SUBNORMALS = np.array([5e-324, 1e-310, 2.0**-1023, np.nextafter(MIN_NORMAL, 0)])
+
+
+def _store(offset_counts: tuple[int, np.ndarray]) -> BucketStore:
+    store = BucketStore()
+    store.add_counts(*offset_counts)
+    return store
+
+
+def _reference(magnitudes: np.ndarray, scale: int) -> BucketStore:
+    store = BucketStore()
+    store.add(map_to_index(magnitudes, scale))
+    return store
+
+
+def _magnitude_bits(magnitudes: np.ndarray) -> tuple[int, int]:
+    return float_bits(float(magnitudes.min())), float_bits(float(magnitudes.max()))
+
+
+def _check(values: np.ndarray, scale: int) -> bool:
+    """Assert bucket_mixed == per-sign buckets; False when the kernel declines."""
+    pos, neg = values[values > 0], values[values < 0]
+    zeros = values.size - pos.size - neg.size
+    pos_bits, neg_bits = _magnitude_bits(pos), _magnitude_bits(-neg)
+    bits = values.view(np.uint64)
+    minus_one = bits - np.uint64(1) if zeros else None
+    out = bucket_mixed(values, pos_bits, neg_bits, scale, minus_one)
+    if out is None:
+        return False
+    (pos_counts, neg_counts, n_zero) = out
+    assert n_zero == zeros
+    assert _store(pos_counts) == _reference(pos, scale)
+    assert _store(neg_counts) == _reference(-neg, scale)
+    # The sign-split kernel, as the histogram used it before, agrees too.
+    if scale <= 0 or min(pos_bits[0], neg_bits[0]) >= float_bits(MIN_NORMAL):
+        assert _store(pos_counts) == _store(bucket_same_sign(pos, False, *pos_bits, scale))
+        assert _store(neg_counts) == _store(bucket_same_sign(neg, True, *neg_bits, scale))
+    return True
+
+
+def _mixed(rng: np.random.Generator, n: int, center: float, octaves: float) -> np.ndarray:
+    """Magnitudes 2**U(center, center + octaves) with random signs, plus the exact
+    powers of 2 inside that range and their float neighbours."""
+    mags = np.exp2(rng.uniform(center, center + octaves, n))
+    edges = np.exp2(np.ceil(rng.uniform(center, center + octaves, n // 8)))
+    edges = edges[edges < mags.max()]
+    mags = np.concatenate([mags, edges, np.nextafter(edges, 0), np.nextafter(edges, np.inf)])
+    return mags * rng.choice([-1.0, 1.0], mags.size)
+
+
+@pytest.mark.parametrize("scale", [-10, -4, -1, 0, 1, 2, 3, 5, 8, 12, 13, 16, 20])
+@pytest.mark.parametrize("zeros", [False, True])
+def test_mixed_equals_per_sign_on_random_data(scale: int, zeros: bool) -> None:
+    rng = np.random.default_rng(scale + 100 + 1000 * zeros)
+    # About 200 buckets' worth of octaves at this scale (windows stay small).
+    octaves = min(200.0 / 2.0**scale, 400.0)
+    for center in (-3.0, -1000.0, 900.0, 0.5):
+        lo = max(center, -1021.0)
+        values = _mixed(rng, 3000, lo, min(octaves, 1023.0 - lo))
+        if zeros:
+            values[rng.integers(0, values.size, 50)] = rng.choice([0.0, -0.0], 50)
+        assert _check(values, scale)
+
+
+@pytest.mark.parametrize("scale", [-3, 0, 4, 10, 20])
+def test_mixed_windows_far_apart(scale: int) -> None:
+    rng = np.random.default_rng(1)
+    for pos_center, neg_center in ((-500.0, 500.0), (500.0, -500.0), (0.0, 0.0), (3.0, -3.0)):
+        width = min(4.0, 100.0 / 2.0**scale)
+        pos = np.exp2(rng.uniform(pos_center, pos_center + width, 500))
+        neg = -np.exp2(rng.uniform(neg_center, neg_center + width, 500))
+        values = rng.permutation(np.concatenate([pos, neg, [0.0, -0.0]]))
+        assert _check(values, scale)
+        assert _check(values[values != 0], scale)
+
+
+@pytest.mark.parametrize("scale", [-10, -2, 0])
+def test_mixed_extremes_and_subnormals_at_low_scales(scale: int) -> None:
+    values = np.concatenate(
+        [[MAX, -MAX, MIN_NORMAL, -MIN_NORMAL, 1.0, -1.0, 0.0, -0.0], SUBNORMALS, -SUBNORMALS]
+    )
+    if not _check(values, scale):  # windows span all ~2046 octaves: may be declined
+        h = ExponentialHistogram(max_scale=scale)
+        h.update(values)
+        assert h.positive == _reference(values[values > 0], h.scale)
+        assert h.negative == _reference(-values[values < 0], h.scale)
+
+
+def test_declines_when_relocation_would_overflow() -> None:
+    values = np.array([MAX, 2.0**-1000, -1.0, -MAX])
+    assert bucket_mixed(values, *(_magnitude_bits(m) for m in (values[values > 0], -values[values < 0])), 0) is None
+
+
+@pytest.mark.parametrize("max_scale", [20, 6, 0])
+def test_histogram_mixed_path_with_extremes(max_scale: int) -> None:
+    rng = np.random.default_rng(5)
+    values = np.concatenate(
+        [
+            rng.normal(0, 1, 2000),
+            [0.0, -0.0, MAX, -MAX, MIN_NORMAL, -MIN_NORMAL],
+            SUBNORMALS,
+            -SUBNORMALS,
+        ]
+    )
+    for max_size in (160, 20, 2):
+        h = ExponentialHistogram(max_size=max_size, max_scale=max_scale)
+        h.update(rng.permutation(values))
+        assert h.positive == _reference(values[values > 0], h.scale)
+        assert h.negative == _reference(-values[values < 0], h.scale)
+        assert h.zero_count == 2
+
+
+finite_floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(finite_floats, min_size=2, max_size=60),
+    st.integers(-6, 20),
+    st.integers(2, 200),
+)
+def test_histogram_mixed_batches_match_reference(values: list[float], max_scale: int, max_size: int) -> None:
+    x = np.array(values + [1.0, -1.0])  # both signs, so the mixed path is exercised
+    h = ExponentialHistogram(max_size=max_size, max_scale=max_scale)
+    h.update(x)
+    assert h.positive == _reference(x[x > 0], h.scale)
+    assert h.negative == _reference(-x[x < 0], h.scale)
+    assert h.zero_count == int(np.count_nonzero(x == 0))
+    lower = ExponentialHistogram(max_size=max_size, max_scale=max_scale)
+    lower.update(x[x > 0])
+    lower.update(x[x < 0])
+    lower.update(x[x == 0])
+    assert (h.scale, h.positive, h.negative) == (lower.scale, lower.positive, lower.negative)
