@@ -92,7 +92,7 @@ def test_mixed_equals_per_sign_on_random_data(scale: int, zeros: bool) -> None:
 @pytest.mark.parametrize("scale", [-3, 0, 4, 10, 20])
 def test_mixed_windows_far_apart(scale: int) -> None:
     rng = np.random.default_rng(1)
-    for pos_center, neg_center in ((-500.0, 500.0), (500.0, -500.0), (0.0, 0.0), (3.0, -3.0)):
+    for pos_center, neg_center in ((-200.0, 200.0), (200.0, -200.0), (0.0, 0.0), (3.0, -3.0)):
         width = min(4.0, 100.0 / 2.0**scale)
         pos = np.exp2(rng.uniform(pos_center, pos_center + width, 500))
         neg = -np.exp2(rng.uniform(neg_center, neg_center + width, 500))
@@ -114,8 +114,13 @@ def test_mixed_extremes_and_subnormals_at_low_scales(scale: int) -> None:
 
 
 def test_declines_when_relocation_would_overflow() -> None:
-    values = np.array([MAX, 2.0**-1000, -1.0, -MAX])
-    assert bucket_mixed(values, *(_magnitude_bits(m) for m in (values[values > 0], -values[values < 0])), 0) is None
+    rng = np.random.default_rng(2)
+    pos, neg = np.exp2(rng.uniform(500, 504, 100)), -np.exp2(rng.uniform(-500, -496, 100))
+    values = np.concatenate([pos, neg])
+    assert bucket_mixed(values, _magnitude_bits(pos), _magnitude_bits(-neg), -3) is None
+    h = ExponentialHistogram(max_size=10_000, max_scale=-3)
+    h.update(values)
+    assert h.positive == _reference(pos, -3) and h.negative == _reference(-neg, -3)
 
 
 @pytest.mark.parametrize("max_scale", [20, 6, 0])

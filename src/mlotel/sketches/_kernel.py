@@ -109,7 +109,12 @@ def _coarse(fine: np.ndarray, win: _Window) -> np.ndarray:
 
 
 def _correct(
-    result: np.ndarray, split: np.ndarray, thr: np.ndarray, rel: np.ndarray, bits: np.ndarray, keys: np.ndarray
+    result: np.ndarray,
+    split: np.ndarray,
+    thr: np.ndarray,
+    rel: np.ndarray,
+    bits: np.ndarray,
+    keys: np.ndarray,
 ) -> None:
     """Move elements of split slices whose ``|bits| - 1`` reaches the slice's threshold
     one bucket up (``result[rel[key]]`` -> ``result[rel[key] + 1]``), in place.
