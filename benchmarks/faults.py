@@ -54,7 +54,9 @@ def main() -> None:
         sys.exit("rotel-agent not found (pip install rotel)")
     grpc_port, http_port = free_ports(2)
     receiver = OTLPReceiver().start()
-    collector = RotelCollector(binary, receiver, Path(tempfile.mkdtemp()), grpc_port=grpc_port, http_port=http_port)
+    collector = RotelCollector(
+        binary, receiver, Path(tempfile.mkdtemp()), grpc_port=grpc_port, http_port=http_port
+    )
 
     mlotel.configure(
         service_name="faults-bench",

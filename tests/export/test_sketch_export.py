@@ -39,27 +39,6 @@ APP = textwrap.dedent(
 )
 
 
-def decode(point: metrics_pb2.ExponentialHistogramDataPoint) -> ExponentialHistogram:
-    return ExponentialHistogram.from_dict(
-        {
-            "version": 1,
-            "max_size": 160,
-            "max_scale": 20,
-            "scale": point.scale,
-            "zero_count": point.zero_count,
-            "positive": {"offset": point.positive.offset, "counts": list(point.positive.bucket_counts)},
-            "negative": {"offset": point.negative.offset, "counts": list(point.negative.bucket_counts)},
-            "count": point.count,
-            "sum": point.sum,
-            "min": point.min,
-            "max": point.max,
-            "missing": 0,
-            "pos_inf": 0,
-            "neg_inf": 0,
-        }
-    )
-
-
 def test_decoded_buckets_give_the_in_process_quantiles(collector):
     proc = run_app(
         APP, {"OTEL_SERVICE_NAME": "fraud-api", "OTEL_EXPORTER_OTLP_ENDPOINT": collector.grpc_endpoint}
@@ -73,7 +52,10 @@ def test_decoded_buckets_give_the_in_process_quantiles(collector):
     metric = collector.receiver.wait_for(complete)
     assert metric.kind == "exponential_histogram"
     assert metric.data.aggregation_temporality == metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
-    decoded = {attrs_to_dict(p.attributes)["ml.feature.name"]: decode(p) for p in metric.data_points}
+    decoded = {
+        attrs_to_dict(p.attributes)["ml.feature.name"]: ExponentialHistogram.from_otlp(p)
+        for p in metric.data_points
+    }
     assert set(decoded) == {"f0", "f1"}
     qs = np.array([0.01, 0.1, 0.5, 0.9, 0.99])
     for name, sketch in decoded.items():

@@ -13,27 +13,7 @@ from mlotel import _semconv as sc
 from mlotel.sketches import ExponentialHistogram
 from tests.mlotel_fixtures import points
 
-
-def sketch_from_point(point) -> ExponentialHistogram:
-    """Rebuild an ExponentialHistogram from an exported data point (as a backend would)."""
-    return ExponentialHistogram.from_dict(
-        {
-            "version": 1,
-            "max_size": 160,
-            "max_scale": 20,
-            "scale": point.scale,
-            "zero_count": point.zero_count,
-            "positive": {"offset": point.positive.offset, "counts": list(point.positive.bucket_counts)},
-            "negative": {"offset": point.negative.offset, "counts": list(point.negative.bucket_counts)},
-            "count": point.count,
-            "sum": point.sum,
-            "min": point.min,
-            "max": point.max,
-            "missing": 0,
-            "pos_inf": 0,
-            "neg_inf": 0,
-        }
-    )
+# Kept for tests/outcomes/test_quality.py; new code calls ExponentialHistogram.from_otlp.
 
 
 def assert_same_sketch(a: ExponentialHistogram, b: ExponentialHistogram) -> None:
@@ -70,7 +50,8 @@ def test_numpy_features_become_exponential_histograms(telemetry):
         assert point.attributes[sc.MODEL_NAME] == "m" and point.attributes[sc.MODEL_VERSION] == "1"
         expected = ExponentialHistogram()
         expected.update(X[:, j])
-        assert_same_sketch(sketch_from_point(point), expected)  # exactly the sketch of all the data
+        # Decoded as a backend would: exactly the sketch of all the data.
+        assert_same_sketch(ExponentialHistogram.from_otlp(point), expected)
     assert len(features["f1"].negative.bucket_counts) > 0  # negatives kept, unlike SDK histograms
     (prediction,) = metrics[sc.PREDICTION_VALUE].data.data_points
     assert prediction.count == 1000 and sc.OUTPUT_NAME not in prediction.attributes
@@ -91,7 +72,7 @@ def test_one_row_calls_are_buffered_but_exact(telemetry):
     for j in range(4):
         expected = ExponentialHistogram()
         expected.update(X[:, j])
-        assert_same_sketch(sketch_from_point(features[f"f{j}"]), expected)
+        assert_same_sketch(ExponentialHistogram.from_otlp(features[f"f{j}"]), expected)
     # A second interval continues cumulatively.
     predict(X[:1])
     assert by_feature(telemetry.collect()[sc.FEATURE_VALUE])["f0"].count == 1001
@@ -122,7 +103,10 @@ def test_dataframe_with_names_categories_and_missing(telemetry):
         for p in points(metrics[sc.FEATURE_CATEGORY_COUNT], **{sc.FEATURE_NAME: "country"})
     }
     assert categories == {"fr": 3, "de": 1, "us": 1}
-    classes = {p.attributes[sc.PREDICTION_CLASS]: p.value for p in metrics[sc.PREDICTION_CLASS_COUNT].data.data_points}
+    classes = {
+        p.attributes[sc.PREDICTION_CLASS]: p.value
+        for p in metrics[sc.PREDICTION_CLASS_COUNT].data.data_points
+    }
     assert classes == {"ok": 4, "fraud": 2}
 
 
@@ -252,7 +236,10 @@ def test_delta_temporality_resets_each_interval():
     from tests.mlotel_fixtures import make_telemetry
 
     telemetry = make_telemetry(
-        preferred_temporality={SdkHistogram: AggregationTemporality.DELTA, SdkCounter: AggregationTemporality.DELTA}
+        preferred_temporality={
+            SdkHistogram: AggregationTemporality.DELTA,
+            SdkCounter: AggregationTemporality.DELTA,
+        }
     )
 
     @mlotel.monitor

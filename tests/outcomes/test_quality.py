@@ -14,8 +14,8 @@ import mlotel
 from mlotel import _semconv as sc
 from mlotel.outcomes import current_prediction_id, prediction_context, record_outcome
 from mlotel.outcomes._record import trackers
+from mlotel.sketches import ExponentialHistogram
 from tests.mlotel_fixtures import points
-from tests.monitor.test_features import sketch_from_point
 
 IRIS_NAMES = ["setosa", "versicolor", "virginica"]
 
@@ -132,7 +132,7 @@ def test_regression_error_mae_rmse_match_sklearn(telemetry, diabetes):
     assert point.count == len(y)
     assert point.sum / point.count == pytest.approx(mean_absolute_error(y, predicted), rel=1e-9)
     assert point.max == pytest.approx(errors.max()) and point.min == pytest.approx(errors.min())
-    sketch = sketch_from_point(point)
+    sketch = ExponentialHistogram.from_otlp(point)
     assert sketch.quantile(0.5) == pytest.approx(np.median(errors), rel=2 * sketch.relative_error + 0.05)
     assert gauge(metrics, sc.OUTCOME_MAE) == pytest.approx(mean_absolute_error(y, predicted), rel=1e-9)
     assert gauge(metrics, sc.OUTCOME_RMSE) == pytest.approx(

@@ -59,7 +59,9 @@ class SteppedApp:
             try:
                 line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise AssertionError(f"app did not reach step {name!r}:\n{''.join(self.stderr)[-3000:]}") from None
+                raise AssertionError(
+                    f"app did not reach step {name!r}:\n{''.join(self.stderr)[-3000:]}"
+                ) from None
             if line is None:
                 self.proc.wait()
                 raise AssertionError(

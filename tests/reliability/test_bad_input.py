@@ -28,7 +28,9 @@ import mlotel
 from mlotel.data import UnreadableInput, read_input, read_output
 
 SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
 scalars = st.one_of(
@@ -82,17 +84,31 @@ def frames(draw):
     n = draw(st.integers(0, 5))
     makers = {
         "float": lambda: pd.Series(draw(st.lists(st.floats(), min_size=n, max_size=n)), dtype="float64"),
-        "Int64": lambda: pd.Series(draw(st.lists(st.one_of(st.none(), st.integers(-9, 9)), min_size=n, max_size=n)), dtype="Int64"),
-        "boolean": lambda: pd.Series(draw(st.lists(st.one_of(st.none(), st.booleans()), min_size=n, max_size=n)), dtype="boolean"),
-        "string": lambda: pd.Series(draw(st.lists(st.one_of(st.none(), st.text(max_size=3)), min_size=n, max_size=n)), dtype="string"),
-        "category": lambda: pd.Series(draw(st.lists(st.sampled_from(["a", "b", None]), min_size=n, max_size=n)), dtype="category"),
+        "Int64": lambda: pd.Series(
+            draw(st.lists(st.one_of(st.none(), st.integers(-9, 9)), min_size=n, max_size=n)), dtype="Int64"
+        ),
+        "boolean": lambda: pd.Series(
+            draw(st.lists(st.one_of(st.none(), st.booleans()), min_size=n, max_size=n)), dtype="boolean"
+        ),
+        "string": lambda: pd.Series(
+            draw(st.lists(st.one_of(st.none(), st.text(max_size=3)), min_size=n, max_size=n)), dtype="string"
+        ),
+        "category": lambda: pd.Series(
+            draw(st.lists(st.sampled_from(["a", "b", None]), min_size=n, max_size=n)), dtype="category"
+        ),
         "object": lambda: pd.Series(draw(st.lists(scalars, min_size=n, max_size=n)), dtype=object),
-        "datetime": lambda: pd.Series(pd.to_datetime(draw(st.lists(st.integers(0, 10**12), min_size=n, max_size=n)), unit="s")),
+        "datetime": lambda: pd.Series(
+            pd.to_datetime(draw(st.lists(st.integers(0, 10**12), min_size=n, max_size=n)), unit="s")
+        ),
     }
     kinds = draw(st.lists(st.sampled_from(sorted(makers)), min_size=0, max_size=4))
-    frame = pd.DataFrame({i: makers[k]() for i, k in enumerate(kinds)}) if kinds else pd.DataFrame(index=range(n))
+    frame = (
+        pd.DataFrame({i: makers[k]() for i, k in enumerate(kinds)}) if kinds else pd.DataFrame(index=range(n))
+    )
     if kinds:  # duplicate, non-string and missing column names
-        frame.columns = draw(st.lists(st.sampled_from(["a", "a", "b", 0, None]), min_size=len(kinds), max_size=len(kinds)))
+        frame.columns = draw(
+            st.lists(st.sampled_from(["a", "a", "b", 0, None]), min_size=len(kinds), max_size=len(kinds))
+        )
     return frame
 
 
@@ -158,11 +174,19 @@ def _run(telemetry, model_input, output, raises):
     else:
         assert decorated(model_input) is output
     after = _faults(telemetry)
-    return {k: after.get(k, 0) - before.get(k, 0) for k in set(after) | set(before) if after.get(k, 0) != before.get(k, 0)}
+    return {
+        k: after.get(k, 0) - before.get(k, 0)
+        for k in set(after) | set(before)
+        if after.get(k, 0) != before.get(k, 0)
+    }
 
 
 @SETTINGS
-@given(model_input=values, output=values, raises=st.sampled_from([None, None, None, ModelError("x"), Interrupt()]))
+@given(
+    model_input=values,
+    output=values,
+    raises=st.sampled_from([None, None, None, ModelError("x"), Interrupt()]),
+)
 def test_identical_results_and_exact_fault_accounting(telemetry, model_input, output, raises):
     # Truth first, on fresh calls of the public readers (they never consume or modify their input).
     input_fault = _unreadable(read_input, model_input, max_features=256)
@@ -184,11 +208,22 @@ def test_a_generator_input_is_never_consumed(telemetry, items, output):
     assert delta.get("input") == 1  # a generator can not be read without consuming it: skipped, counted
     rest = list(generator)
     assert len(rest) == len(items)
-    assert all(a is b or (isinstance(a, float) and math.isnan(a) and math.isnan(b)) for a, b in zip(rest, items, strict=True))
+    assert all(
+        a is b or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
+        for a, b in zip(rest, items, strict=True)
+    )
 
 
 @pytest.mark.parametrize(
-    "dtype", ["timedelta64[Y]", "timedelta64[M]", "timedelta64[as]", "datetime64[as]", "datetime64[Y]", "datetime64[M]"]
+    "dtype",
+    [
+        "timedelta64[Y]",
+        "timedelta64[M]",
+        "timedelta64[as]",
+        "datetime64[as]",
+        "datetime64[Y]",
+        "datetime64[M]",
+    ],
 )
 def test_time_units_numpy_can_not_divide_by_a_second(telemetry, dtype):
     """Regression (found by the property test): years, months and attoseconds made the column

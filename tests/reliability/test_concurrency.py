@@ -60,7 +60,10 @@ def test_threads_exact_sketches_and_span_parents(telemetry):
     def outer(X):
         return inner(X)
 
-    data = [np.random.default_rng(seed).normal(seed, 1 + seed, size=(ROWS_PER_THREAD, FEATURES)) for seed in range(8)]
+    data = [
+        np.random.default_rng(seed).normal(seed, 1 + seed, size=(ROWS_PER_THREAD, FEATURES))
+        for seed in range(8)
+    ]
     start = threading.Barrier(THREADS)
 
     def serve(X: np.ndarray) -> None:

@@ -132,7 +132,8 @@ def test_forked_workers_export_their_own_identity_and_counts(collector, mode, pr
     def complete(r) -> bool:
         latest = _latest_by_instance(r, "ml.prediction.duration")
         return all(
-            sum(p.count for p in latest.get(instance, [])) == calls for instance, (calls, _) in expected.items()
+            sum(p.count for p in latest.get(instance, [])) == calls
+            for instance, (calls, _) in expected.items()
         )
 
     receiver.wait_for(complete, timeout=20)
@@ -183,7 +184,12 @@ def test_a_forked_worker_gets_its_own_exporter_and_leaves_the_parents_alone():
             exporter.export([])
             fresh = exporter._inner
             exporter.shutdown()
-            ok = int(fresh is not parent_inner and fresh.pid == os.getpid() and fresh.shut and not parent_inner.shut)
+            ok = int(
+                fresh is not parent_inner
+                and fresh.pid == os.getpid()
+                and fresh.shut
+                and not parent_inner.shut
+            )
         finally:
             os.write(write, bytes([ok]))
             os._exit(0)

@@ -168,7 +168,9 @@ def test_merged_replica_sketches_equal_the_whole_dataset_and_its_drift(collector
         _same_sketch(merged, truth)
         fleet = compare_features(reference.features[name], merged)
         central = compare_features(reference.features[name], truth)
-        assert [(r.method, r.verdict, r.n_current) for r in fleet] == [(r.method, r.verdict, r.n_current) for r in central]
+        assert [(r.method, r.verdict, r.n_current) for r in fleet] == [
+            (r.method, r.verdict, r.n_current) for r in central
+        ]
         assert all(math.isclose(a.value, b.value, rel_tol=1e-12) for a, b in zip(fleet, central, strict=True))
         assert any(r.verdict != "ok" for r in fleet) or j == 2  # the shift is visible fleet-wide
 

@@ -42,7 +42,8 @@ def _state_size() -> tuple[int, int]:
 def test_interval_export_size_and_state_do_not_grow_with_traffic():
     reader = InMemoryMetricReader(preferred_temporality=DELTA)
     mlotel.configure(
-        tracer_provider=TracerProvider(sampler=ALWAYS_OFF), meter_provider=MeterProvider(metric_readers=[reader])
+        tracer_provider=TracerProvider(sampler=ALWAYS_OFF),
+        meter_provider=MeterProvider(metric_readers=[reader]),
     )
     rng = np.random.default_rng(0)
     rows = rng.lognormal(size=(4096, 1, 8))
@@ -61,7 +62,9 @@ def test_interval_export_size_and_state_do_not_grow_with_traffic():
         for i in range(calls):
             predict(rows[i % len(rows)])
             if i % 10 == 0:
-                predict_dict({"country": countries[i % 100 : i % 100 + 3], "amount": rows[i % len(rows), 0, :3]})
+                predict_dict(
+                    {"country": countries[i % 100 : i % 100 + 3], "amount": rows[i % len(rows), 0, :3]}
+                )
         for flush in _runtime.active().registry._flushers:  # buffered rows into their sketches
             flush()
         held = _state_size()
@@ -70,7 +73,9 @@ def test_interval_export_size_and_state_do_not_grow_with_traffic():
     serve(200)  # warm-up interval: every series exists
     small, small_state = serve(1_000)
     large, large_state = serve(100_000)
-    print(f"interval export: {small} B after 1k calls, {large} B after 100k; state {small_state} -> {large_state}")
+    print(
+        f"interval export: {small} B after 1k calls, {large} B after 100k; state {small_state} -> {large_state}"
+    )
     assert large <= 2 * small  # same order: bounded by buckets and series, not by calls
     assert large_state[0] == small_state[0]  # no new series
     assert large_state[1] <= 2 * small_state[1] and large_state[1] <= large_state[0] * 160

@@ -17,15 +17,20 @@ def attrs(**kv: Any) -> list[dict[str, Any]]:
     return out
 
 
+def metrics_line(metric: dict[str, Any], resource: dict[str, Any] = RESOURCE) -> dict[str, Any]:
+    """One metrics line (an ExportMetricsServiceRequest) holding ``metric`` alone."""
+    return {
+        "resourceMetrics": [
+            {"resource": resource, "scopeMetrics": [{"scope": {"name": "mlotel"}, "metrics": [metric]}]}
+        ]
+    }
+
+
 def gauge_line(name: str, points: list[tuple[int, float, dict[str, Any]]]) -> dict[str, Any]:
     """One metrics line holding gauge ``name`` with ``(time_ns, value, attributes)`` points."""
     dps = [{"attributes": attrs(**a), "timeUnixNano": str(t), "asDouble": v} for t, v, a in points]
     metric = {"name": name, "unit": "1", "gauge": {"dataPoints": dps}}
-    return {
-        "resourceMetrics": [
-            {"resource": RESOURCE, "scopeMetrics": [{"scope": {"name": "mlotel"}, "metrics": [metric]}]}
-        ]
-    }
+    return metrics_line(metric)
 
 
 def histogram_line(name: str, points: list[dict[str, Any]], temporality: int = 2) -> dict[str, Any]:
@@ -35,11 +40,19 @@ def histogram_line(name: str, points: list[dict[str, Any]], temporality: int = 2
         "unit": "s",
         "histogram": {"dataPoints": points, "aggregationTemporality": temporality},
     }
-    return {
-        "resourceMetrics": [
-            {"resource": RESOURCE, "scopeMetrics": [{"scope": {"name": "mlotel"}, "metrics": [metric]}]}
-        ]
+    return metrics_line(metric)
+
+
+def exponential_line(
+    name: str, points: list[dict[str, Any]], resource: dict[str, Any] = RESOURCE, temporality: int = 2
+) -> dict[str, Any]:
+    """One metrics line with exponential-histogram points (already OTLP/JSON dicts)."""
+    metric = {
+        "name": name,
+        "unit": "1",
+        "exponentialHistogram": {"dataPoints": points, "aggregationTemporality": temporality},
     }
+    return metrics_line(metric, resource)
 
 
 def log_line(time_ns: int, body: str, **attributes: Any) -> dict[str, Any]:

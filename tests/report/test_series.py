@@ -7,10 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from mlotel.report._histograms import ExpHistogram, explicit_quantile
-from mlotel.report._series import Interval, TimeGrid, intervals, total
-from mlotel.report._telemetry import HistValue, Point, Series
+from mlotel.report._histograms import explicit_quantile
+from mlotel.report._series import Interval, TimeGrid, add_values, intervals, total
+from mlotel.report._telemetry import HistValue, Point, Series, load_telemetry
 from mlotel.sketches import ExponentialHistogram
+from tests.report.otlp_lines import attrs, exponential_line, write_lines
 
 S = 1_000_000_000  # ns per second
 
@@ -88,31 +89,51 @@ def test_explicit_quantile_lies_in_the_bucket_of_the_exact_quantile(q):
         explicit_quantile(0.0, bounds, counts)
 
 
-def _from_sketch(h: ExponentialHistogram) -> ExpHistogram:
-    d = h.to_dict()
-    return ExpHistogram.from_buckets(d["scale"], d["zero_count"], (d["positive"]["offset"], d["positive"]["counts"]),
-                                     (d["negative"]["offset"], d["negative"]["counts"]))  # fmt: skip
+def _json_point(values: np.ndarray, start_s: int, time_s: int, **attributes) -> dict:
+    """The OTLP/JSON point a file exporter writes for the sketch of ``values`` (encoded here
+    field by field, independently of the report's reader)."""
+    h = ExponentialHistogram()
+    h.update(values)
+    return {
+        "attributes": attrs(**attributes),
+        "startTimeUnixNano": str(start_s * S),
+        "timeUnixNano": str(time_s * S),
+        "count": str(h.count),
+        "sum": h.sum,
+        "scale": h.scale,
+        "zeroCount": str(h.zero_count),
+        "positive": {"offset": int(h.positive.offset), "bucketCounts": [str(c) for c in h.positive.counts]},
+        "negative": {"offset": int(h.negative.offset), "bucketCounts": [str(c) for c in h.negative.counts]},
+        "min": h.min,
+        "max": h.max,
+    }
 
 
-def test_exponential_merge_equals_the_histogram_of_the_union():
+def test_exponential_totals_merge_replicas_and_restarts_exactly(tmp_path):
+    # Replica 1 exports cumulative points, restarts at 25 s and exports again; replica 2 (another
+    # resource) exports once. The feature's total is the sketch of every value, bucket for bucket.
     rng = np.random.default_rng(0)
-    a, b = rng.normal(0, 3, 4000), rng.lognormal(2, 2, 3000)
-    ha, hb, hu = (
-        ExponentialHistogram(max_size=160),
-        ExponentialHistogram(max_size=160),
-        ExponentialHistogram(160),
-    )
-    ha.update(a)
-    hb.update(b)
-    hu.update(np.concatenate([a, b]))
-    merged = _from_sketch(ha).merged(_from_sketch(hb))
-    union = _from_sketch(hu)
-    scale = min(merged.scale, union.scale)
-    m, u = merged.downscaled(scale), union.downscaled(scale)
-    assert (m.positive, m.negative, m.zero_count, m.count) == (u.positive, u.negative, u.zero_count, u.count)
-    lower, upper, counts = m.buckets()
-    assert counts.sum() + m.zero_count == a.size + b.size
-    assert np.all(lower[1:] >= upper[:-1] - 1e-12)  # ascending, non-overlapping
-    median = m.quantile(0.5)
-    exact = np.median(np.concatenate([a, b]))
-    assert abs(median - exact) <= abs(exact) * (2**2**-scale - 1) + 1e-9
+    a1, a2, b1 = rng.normal(0, 3, 400), rng.lognormal(2, 2, 300), np.append(rng.normal(-5, 1, 200), [0.0] * 7)
+    c = rng.lognormal(-9, 1, 100)
+    replica2 = {"attributes": [{"key": "service.instance.id", "value": {"stringValue": "r2"}}]}
+    name = {"ml_feature_name": "age"}
+    path = write_lines(tmp_path / "metrics.jsonl", [
+        exponential_line("ml.feature.value", [_json_point(a1, 1, 10, **name)]),
+        exponential_line("ml.feature.value", [_json_point(np.concatenate([a1, a2]), 1, 20, **name)]),
+        exponential_line("ml.feature.value", [_json_point(np.concatenate([a1, a2]), 1, 20, **name)]),  # twice
+        exponential_line("ml.feature.value", [_json_point(b1, 25, 30, **name)]),
+        exponential_line("ml.feature.value", [_json_point(c, 2, 12, **name)], resource=replica2),
+    ])  # fmt: skip
+    series = load_telemetry(path).series("ml.feature.value")
+    assert len(series) == 2
+    merged = add_values([total(s) for s in series])
+    union = ExponentialHistogram()
+    union.update(np.concatenate([a1, a2, b1, c]))
+    assert merged.count == union.count and (merged.min, merged.max) == (union.min, union.max)
+    assert merged.sum == pytest.approx(union.sum)
+    at_union_size = ExponentialHistogram(max_size=union.max_size)
+    at_union_size.merge(merged)  # the report keeps more buckets: the same data, at most finer
+    assert at_union_size.scale == union.scale and at_union_size.zero_count == union.zero_count == 7
+    assert at_union_size.positive == union.positive and at_union_size.negative == union.negative
+    # Totals leave the points they read unchanged.
+    assert [p.value.count for s in series for p in s.points] == [400, 700, 700, 207, 100]

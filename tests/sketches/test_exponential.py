@@ -302,3 +302,98 @@ def test_bucket_bounds_and_counts_ascending() -> None:
             assert c == np.count_nonzero((values > lo) & (values <= up))
         else:
             assert c == np.count_nonzero((values >= lo) & (values < up))
+
+
+# -- from_otlp -------------------------------------------------------------------------------
+
+_OTLP_DATASETS = ["lognormal", "negative", "signs", "zero_heavy", "bimodal", "wide", "subnormal", "constant"]
+
+
+def _otlp_point(h: ExponentialHistogram):
+    from mlotel.export._aggregates import exponential_point
+
+    return exponential_point({"k": "v"}, h, 1, 2)
+
+
+def _proto_point(h: ExponentialHistogram):
+    """The point as the OTLP exporters put it on the wire (the SDK's own encoder)."""
+    from opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder import encode_metrics
+    from opentelemetry.sdk.metrics.export import (
+        AggregationTemporality,
+        Metric,
+        MetricsData,
+        ResourceMetrics,
+        ScopeMetrics,
+    )
+    from opentelemetry.sdk.metrics.export import ExponentialHistogram as ExpData
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    data = ExpData([_otlp_point(h)], AggregationTemporality.CUMULATIVE)
+    metric = Metric(name="m", description="", unit="1", data=data)
+    scope = ScopeMetrics(InstrumentationScope("t"), [metric], None)
+    request = encode_metrics(MetricsData([ResourceMetrics(Resource({}), [scope], None)]))
+    return request.resource_metrics[0].scope_metrics[0].metrics[0].exponential_histogram.data_points[0]
+
+
+@pytest.mark.parametrize("name", _OTLP_DATASETS)
+@pytest.mark.parametrize("max_size", [160, 20])
+def test_from_otlp_round_trips_sdk_proto_and_json_points(name: str, max_size: int) -> None:
+    from google.protobuf.json_format import MessageToDict
+
+    h = ExponentialHistogram(max_size=max_size)
+    h.update(DATASETS[name])
+    pb = _proto_point(h)
+    as_json = json.loads(json.dumps(MessageToDict(pb)))  # 64-bit counts as strings, defaults omitted
+    for point in (_otlp_point(h), pb, as_json):
+        back = ExponentialHistogram.from_otlp(point, max_size=max_size)
+        assert back == h, type(point)  # buckets, scale, counts, min, max and sum, exactly
+
+
+def test_from_otlp_of_an_empty_sketch_is_empty() -> None:
+    assert ExponentialHistogram.from_otlp(_otlp_point(ExponentialHistogram())) == ExponentialHistogram()
+    assert ExponentialHistogram.from_otlp({"sum": 0.0}) == ExponentialHistogram()
+    assert math.isnan(ExponentialHistogram.from_otlp({}).sum)  # an unset sum is unknown, not 0
+
+
+def test_merged_decoded_replicas_equal_the_sketch_of_all_data() -> None:
+    rng = np.random.default_rng(11)
+    parts = [rng.normal(0, 1, 500), rng.lognormal(3, 2, 700), np.zeros(40), -rng.lognormal(-8, 1, 90)]
+    decoded = [ExponentialHistogram.from_otlp(_otlp_point(_sketch(p.tolist(), 160))) for p in parts]
+    _assert_same(_merged(*decoded), _sketch(np.concatenate(parts).tolist(), 160))
+
+
+@pytest.mark.parametrize("max_size, max_scale", [(20, 20), (160, 3), (2, 0)])
+def test_from_otlp_lowers_the_scale_only_as_far_as_the_limits_require(max_size, max_scale) -> None:
+    values = np.concatenate([DATASETS["bimodal"], DATASETS["zero_heavy"]])
+    fine = ExponentialHistogram(max_size=160)
+    fine.update(values)
+    coarse = ExponentialHistogram(max_size=max_size, max_scale=max_scale)
+    coarse.update(values)
+    back = ExponentialHistogram.from_otlp(_otlp_point(fine), max_size=max_size, max_scale=max_scale)
+    _assert_same(back, coarse)  # the state depends on the data only, however it arrived
+
+
+def test_from_otlp_without_sum_min_max_uses_the_bucket_bounds() -> None:
+    from opentelemetry.proto.metrics.v1 import metrics_pb2
+
+    h = ExponentialHistogram(max_size=20)
+    h.update(DATASETS["bimodal"])
+    pb = _proto_point(h)
+    bare = metrics_pb2.ExponentialHistogramDataPoint(
+        count=pb.count, scale=pb.scale, zero_count=pb.zero_count, positive=pb.positive, negative=pb.negative
+    )
+    back = ExponentialHistogram.from_otlp(bare, max_size=20)
+    assert math.isnan(back.sum)
+    assert back.positive == h.positive and back.negative == h.negative and back.count == h.count
+    lower, upper, _ = h.bucket_bounds_and_counts()
+    assert (back.min, back.max) == (lower[0], upper[-1])
+    assert back.min <= h.min and back.max >= h.max
+    np.testing.assert_array_equal(
+        back.quantile(np.linspace(0.01, 0.99, 9)), h.quantile(np.linspace(0.01, 0.99, 9))
+    )
+
+
+def test_from_otlp_rejects_scales_below_the_minimum() -> None:
+    with pytest.raises(ValueError, match="scale"):
+        ExponentialHistogram.from_otlp({"scale": -11, "positive": {"bucketCounts": ["1"]}})

@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from mlotel import _semconv as sc
-from mlotel.report._histograms import ExpHistogram, explicit_quantile
+from mlotel.report._histograms import explicit_quantile
 from mlotel.report._series import Interval, TimeGrid, add_values, intervals, total
 from mlotel.report._summary import DriftedFeature
 from mlotel.report._telemetry import HistValue, LogRecord, Series, Telemetry
+from mlotel.sketches import ExponentialHistogram
 
 __all__ = ["DriftLine", "ModelData", "analyze"]
 
@@ -74,8 +75,8 @@ class Distribution:
     """A numeric feature or output: serving (and reference) histograms."""
 
     name: str
-    serving: ExpHistogram | None
-    reference: ExpHistogram | None = None
+    serving: ExponentialHistogram | None
+    reference: ExponentialHistogram | None = None
     missing: float = 0.0
     reference_missing: float = 0.0
 
@@ -260,21 +261,6 @@ def _reference_columns(reference: Any) -> dict[str, Any]:
     return columns() if callable(columns) else dict(reference.features)
 
 
-def _reference_histogram(feature: Any) -> ExpHistogram | None:
-    if getattr(feature, "histogram", None) is None:
-        return None
-    d = feature.histogram.to_dict()
-    return ExpHistogram.from_buckets(
-        d["scale"],
-        d["zero_count"],
-        (d["positive"]["offset"], d["positive"]["counts"]),
-        (d["negative"]["offset"], d["negative"]["counts"]),
-        total=float(d["sum"]),
-        vmin=float(d["min"]),
-        vmax=float(d["max"]),
-    )
-
-
 def _distributions(models: dict[ModelKey, ModelData], telemetry: Telemetry, reference: Any) -> None:
     ref_columns = _reference_columns(reference)
     values = _by_model(telemetry.series(sc.FEATURE_VALUE))
@@ -299,7 +285,7 @@ def _distributions(models: dict[ModelKey, ModelData], telemetry: Telemetry, refe
                 Distribution(
                     name,
                     numeric[name],
-                    _reference_histogram(ref) if ref is not None else None,
+                    getattr(ref, "histogram", None),
                     float(missing_by.get(name, 0.0)),
                     float(getattr(ref, "missing", 0) or 0) if ref is not None else 0.0,
                 )

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from mlotel.report._analysis import Categories, Distribution, DriftLine, Timeline
-from mlotel.report._histograms import ExpHistogram
+from mlotel.sketches import ExponentialHistogram
 
 __all__ = [
     "categories_figure",
@@ -136,33 +136,18 @@ def error_types_figure(errors_by_type: dict[str, float], calls: float) -> Any:
 # -- distributions -----------------------------------------------------------------------------
 
 
-def _cdf(h: ExpHistogram, edges: np.ndarray, log: bool) -> np.ndarray:
-    """Fraction of ``h``'s values at or below each edge, mass spread within each bucket uniformly
-    in value (``log=False``) or in log-value (``log=True``, positive buckets only)."""
-    lower, upper, counts = h.buckets()
-    e = edges[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if log:
-            frac = (np.log(e) - np.log(lower)) / (np.log(upper) - np.log(lower))
-        else:
-            frac = (e - lower) / (upper - lower)
-    frac = np.nan_to_num(np.clip(frac, 0.0, 1.0), nan=0.0)
-    below = frac @ counts + np.where(edges >= 0, h.zero_count, 0.0)
-    return below / h.count
-
-
-def _axis(hists: list[ExpHistogram], bins: int) -> tuple[np.ndarray, bool]:
+def _axis(hists: list[ExponentialHistogram], bins: int) -> tuple[np.ndarray, bool]:
     """Bin edges over the central 99.8% of all ``hists``: log-spaced when every value is positive
     and that range spans more than two decades, equal-width otherwise."""
-    combined = hists[0]
+    combined = hists[0].copy()
     for h in hists[1:]:
-        combined = combined.merged(h)
+        combined.merge(h)
     lo, hi = combined.quantile(0.001), combined.quantile(0.999)
     vmin, vmax = combined.quantile(0.0), combined.quantile(1.0)
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         lo, hi = (vmin, vmax) if vmax > vmin else (vmin - 0.5, vmin + 0.5)
     # Log axis for positive values over many decades, except scores and probabilities in [0, 1].
-    if not combined.negative and not combined.zero_count and lo > 0 and hi / lo > 100 and vmax > 1:
+    if combined.negative.is_empty() and not combined.zero_count and lo > 0 and hi / lo > 100 and vmax > 1:
         return np.geomspace(lo, hi, bins + 1), True
     return np.linspace(lo, hi, bins + 1), False
 
@@ -171,8 +156,9 @@ def distribution_figure(dist: Distribution, title_prefix: str = "") -> Any:
     """Serving (and reference) density over value on common bins.
 
     Bins are equal-width (density per unit value) or, for positive values spanning more than two
-    decades, log-spaced on a log axis (density per unit of log10 value). Mass of each
-    exponential-histogram bucket is spread over the bins it overlaps.
+    decades, log-spaced on a log axis (density per unit of log10 value). A bin's mass is the
+    difference of :meth:`~mlotel.sketches.ExponentialHistogram.cdf` at its edges: each bucket's
+    mass spread log-linearly over the bins it overlaps, nothing outside the observed [min, max].
     """
     go = require_plotly()
     named = [(n, h, c, miss) for n, h, c, miss in (
@@ -188,7 +174,7 @@ def distribution_figure(dist: Distribution, title_prefix: str = "") -> Any:
     widths = np.diff(np.log10(edges)) if log else np.diff(edges)
     notes = []
     for name, h, color, missing in named:
-        density = np.diff(_cdf(h, edges, log)) / widths
+        density = np.diff(h.cdf(edges)) / widths
         fig.add_trace(go.Scatter(
             x=np.append(edges[:-1], edges[-1]), y=np.append(density, density[-1]),
             name=f"{name} (n={int(h.count):,})", mode="lines", line={"shape": "hv", "color": color, "width": 1.5},

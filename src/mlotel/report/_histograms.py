@@ -1,24 +1,23 @@
-"""Histogram arithmetic on OTLP data points: explicit-bucket quantiles and exponential-histogram
-merging and densities.
+"""Explicit-bucket histogram arithmetic on OTLP data points (latency).
 
-Both work on counts only, never on raw values, so their answers carry the bucket resolution:
+It works on counts only, never on raw values, so answers carry the bucket resolution:
+:func:`explicit_quantile` returns a value inside the bucket that holds the requested rank (linear
+interpolation within it, the bucket clamped to the observed ``[min, max]`` when known), as
+Prometheus' ``histogram_quantile`` does; its error is at most that bucket's width.
 
-* :func:`explicit_quantile` returns a value inside the bucket that holds the requested rank
-  (linear interpolation within it, the bucket clamped to the observed ``[min, max]`` when known),
-  as Prometheus' ``histogram_quantile`` does. Its error is at most that bucket's width.
-* :class:`ExpHistogram` merges exactly (OTLP scale alignment: index ``i`` at scale ``s`` is index
-  ``i >> k`` at scale ``s - k``), so densities of merged series are those of the union of the data.
+Exponential histograms are read into :class:`mlotel.sketches.ExponentialHistogram`
+(:meth:`~mlotel.sketches.ExponentialHistogram.from_otlp`), which merges them exactly and
+estimates their quantiles and CDF.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ExpHistogram", "explicit_quantile", "rebucket"]
+__all__ = ["explicit_quantile", "rebucket"]
 
 
 def explicit_quantile(
@@ -81,144 +80,3 @@ def rebucket(bounds: np.ndarray, counts: np.ndarray, target: np.ndarray) -> np.n
     out = np.zeros(target.size + 1, dtype=np.float64)
     np.add.at(out, where, counts)
     return out
-
-
-@dataclass
-class ExpHistogram:
-    """An OTLP exponential histogram's buckets in sparse form.
-
-    ``positive`` and ``negative`` map bucket index to count: index ``i`` at ``scale`` holds
-    ``|x|`` in ``(base**i, base**(i+1)]`` with ``base = 2 ** 2 ** -scale``. ``zero_count`` holds
-    exact zeros (and values within the zero threshold). ``vmin``/``vmax`` are NaN when unknown.
-    """
-
-    scale: int
-    zero_count: float
-    positive: dict[int, float]
-    negative: dict[int, float]
-    count: float
-    total: float = 0.0
-    vmin: float = math.nan
-    vmax: float = math.nan
-
-    @classmethod
-    def empty(cls) -> ExpHistogram:
-        return cls(scale=20, zero_count=0.0, positive={}, negative={}, count=0.0)
-
-    @classmethod
-    def from_buckets(
-        cls,
-        scale: int,
-        zero_count: float,
-        positive: tuple[int, Sequence[float]],
-        negative: tuple[int, Sequence[float]],
-        *,
-        total: float = 0.0,
-        vmin: float = math.nan,
-        vmax: float = math.nan,
-    ) -> ExpHistogram:
-        """From OTLP-style ``(offset, counts)`` bucket ranges; ``count`` is recomputed from them."""
-        pos = {positive[0] + i: float(c) for i, c in enumerate(positive[1]) if c}
-        neg = {negative[0] + i: float(c) for i, c in enumerate(negative[1]) if c}
-        count = float(zero_count) + sum(pos.values()) + sum(neg.values())
-        return cls(int(scale), float(zero_count), pos, neg, count, float(total), vmin, vmax)
-
-    def downscaled(self, scale: int) -> ExpHistogram:
-        """This histogram at a scale ``<= self.scale`` (exact: buckets merge pairwise)."""
-        k = self.scale - scale
-        if k < 0:
-            raise ValueError(f"cannot upscale from {self.scale} to {scale}")
-        if k == 0:
-            return ExpHistogram(self.scale, self.zero_count, dict(self.positive), dict(self.negative),
-                                self.count, self.total, self.vmin, self.vmax)  # fmt: skip
-
-        def shift(store: dict[int, float]) -> dict[int, float]:
-            out: dict[int, float] = {}
-            for i, c in store.items():
-                j = i >> k
-                out[j] = out.get(j, 0.0) + c
-            return out
-
-        return ExpHistogram(scale, self.zero_count, shift(self.positive), shift(self.negative),
-                            self.count, self.total, self.vmin, self.vmax)  # fmt: skip
-
-    def merged(self, other: ExpHistogram) -> ExpHistogram:
-        """The histogram of both (at the smaller scale); neither input changes."""
-        if not other.count:
-            return self.downscaled(self.scale)
-        if not self.count:
-            return other.downscaled(other.scale)
-        scale = min(self.scale, other.scale)
-        a, b = self.downscaled(scale), other.downscaled(scale)
-        for store, add in ((a.positive, b.positive), (a.negative, b.negative)):
-            for i, c in add.items():
-                store[i] = store.get(i, 0.0) + c
-        a.zero_count += b.zero_count
-        a.count += b.count
-        a.total += b.total
-        a.vmin = (
-            float(np.nanmin([a.vmin, b.vmin]))
-            if not (math.isnan(a.vmin) and math.isnan(b.vmin))
-            else math.nan
-        )
-        a.vmax = (
-            float(np.nanmax([a.vmax, b.vmax]))
-            if not (math.isnan(a.vmax) and math.isnan(b.vmax))
-            else math.nan
-        )
-        return a
-
-    def buckets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(lower, upper, counts)`` of every bucket between the lowest and highest non-empty
-        one (empty ones included, so the result tiles the covered range), ascending by value,
-        excluding the zero bucket."""
-        base_log2 = 2.0**-self.scale
-        parts = []
-        if self.negative:
-            idx = np.arange(max(self.negative), min(self.negative) - 1, -1)
-            counts = np.array([self.negative.get(int(i), 0.0) for i in idx])
-            with np.errstate(over="ignore"):
-                parts.append((-np.exp2((idx + 1) * base_log2), -np.exp2(idx * base_log2), counts))
-        if self.positive:
-            idx = np.arange(min(self.positive), max(self.positive) + 1)
-            counts = np.array([self.positive.get(int(i), 0.0) for i in idx])
-            with np.errstate(over="ignore"):
-                parts.append((np.exp2(idx * base_log2), np.exp2((idx + 1) * base_log2), counts))
-        if not parts:
-            e = np.zeros(0)
-            return e, e.copy(), e.copy()
-        return tuple(np.concatenate(p) for p in zip(*parts))  # type: ignore[return-value]
-
-    def span_buckets(self, lo_q: float = 0.005, hi_q: float = 0.995) -> int:
-        """Number of buckets between those holding the ``lo_q`` and ``hi_q`` quantiles."""
-        lower, _, counts = self.buckets()
-        if not counts.size or not counts.sum():
-            return 0
-        cum = np.cumsum(counts) / counts.sum()
-        first = int(np.searchsorted(cum, lo_q, side="left"))
-        last = int(np.searchsorted(cum, hi_q, side="left"))
-        return min(last, lower.size - 1) - first + 1
-
-    def quantile(self, q: float) -> float:
-        """Value at quantile ``q`` of the bucketed data (zeros included), interpolated linearly
-        inside its bucket; NaN when empty."""
-        lower, upper, counts = self.buckets()
-        if self.zero_count:
-            k = int(np.searchsorted(upper, 0.0, side="right"))
-            lower = np.insert(lower, k, 0.0)
-            upper = np.insert(upper, k, 0.0)
-            counts = np.insert(counts, k, self.zero_count)
-        total = counts.sum()
-        if not total:
-            return math.nan
-        cum = np.cumsum(counts)
-        rank = q * total
-        i = min(int(np.searchsorted(cum, rank, side="left")), counts.size - 1)
-        before = cum[i - 1] if i else 0.0
-        frac = (rank - before) / counts[i] if counts[i] else 0.0
-        value = float(lower[i] + (upper[i] - lower[i]) * min(max(frac, 0.0), 1.0))
-        if math.isfinite(self.vmin):
-            value = max(value, self.vmin)
-        if math.isfinite(self.vmax):
-            value = min(value, self.vmax)
-        return value

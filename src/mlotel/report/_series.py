@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from mlotel.report._histograms import ExpHistogram
 from mlotel.report._telemetry import HistValue, Series
+from mlotel.sketches import ExponentialHistogram
 
 __all__ = ["Interval", "TimeGrid", "intervals", "total"]
 
@@ -38,7 +38,7 @@ class Interval:
 def _minus(later: Any, earlier: Any) -> Any | None:
     if isinstance(later, HistValue):
         return later.minus(earlier)
-    if isinstance(later, ExpHistogram):
+    if isinstance(later, ExponentialHistogram):
         return None  # never needed per interval: feature distributions use totals
     diff = later - earlier
     return diff if diff >= 0 else None
@@ -89,7 +89,7 @@ def total(series: Series) -> Any:
 
 
 def _restarted(later: Any, earlier: Any) -> bool:
-    if isinstance(later, ExpHistogram):
+    if isinstance(later, ExponentialHistogram):
         return later.count < earlier.count
     return _minus(later, earlier) is None
 
@@ -99,10 +99,10 @@ def add_values(values: Sequence[Any]) -> Any:
     from mlotel.report._histograms import rebucket
 
     first = values[0]
-    if isinstance(first, ExpHistogram):
-        acc = first
+    if isinstance(first, ExponentialHistogram):
+        acc = first.copy()  # the points stay as read
         for v in values[1:]:
-            acc = acc.merged(v)
+            acc.merge(v)
         return acc
     if isinstance(first, HistValue):
         counts = np.zeros_like(first.counts, dtype=np.float64)

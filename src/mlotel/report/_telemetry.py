@@ -18,12 +18,15 @@ from typing import Any
 import numpy as np
 
 from mlotel.export.otlp_json import read_otlp_json, to_proto
-from mlotel.report._histograms import ExpHistogram
+from mlotel.sketches import ExponentialHistogram
 
 __all__ = ["HistValue", "LogRecord", "Point", "Series", "SpanRecord", "Telemetry", "load_telemetry"]
 
 # OTLP AggregationTemporality
 _DELTA = 1
+# Decoded exponential histograms keep up to this many buckets a side (mlotel's largest
+# ``max_buckets``): decoding and merging never coarsen what a producer exported.
+_MAX_BUCKETS = 16_384
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class HistValue:
 @dataclass
 class Point:
     """One data point: ``value`` is a float (sum, gauge), a :class:`HistValue` or an
-    :class:`~mlotel.report._histograms.ExpHistogram`."""
+    :class:`~mlotel.sketches.ExponentialHistogram`."""
 
     start_ns: int
     time_ns: int
@@ -229,16 +232,8 @@ def _hist_value(dp: Any) -> HistValue:
     )
 
 
-def _exp_value(dp: Any) -> ExpHistogram:
-    return ExpHistogram.from_buckets(
-        dp.scale,
-        dp.zero_count,
-        (dp.positive.offset, dp.positive.bucket_counts),
-        (dp.negative.offset, dp.negative.bucket_counts),
-        total=dp.sum if dp.HasField("sum") else 0.0,
-        vmin=dp.min if dp.HasField("min") else math.nan,
-        vmax=dp.max if dp.HasField("max") else math.nan,
-    )
+def _exp_value(dp: Any) -> ExponentialHistogram:
+    return ExponentialHistogram.from_otlp(dp, max_size=_MAX_BUCKETS)
 
 
 def _number_value(dp: Any) -> float:

@@ -408,6 +408,56 @@ class ExponentialHistogram:
         h.neg_inf = int(d["neg_inf"])
         return h
 
+    @classmethod
+    def from_otlp(
+        cls, point: Any, *, max_size: int = 160, max_scale: int = MAX_SCALE
+    ) -> ExponentialHistogram:
+        """Rebuild a sketch from an OTLP exponential-histogram data point.
+
+        ``point`` is the OTel SDK's ``ExponentialHistogramDataPoint``, the protobuf
+        ``ExponentialHistogramDataPoint`` or its OTLP/JSON object (a dict, camelCase or
+        snake_case keys, 64-bit integers as strings or numbers, omitted fields at their
+        defaults).  The buckets are taken at the point's scale, lowered only as far as
+        ``max_scale`` and ``max_size`` require, so for points exported from sketches with
+        the same ``max_size``/``max_scale`` the result equals the exporting sketch (``sum``
+        included) and merging decoded points of several replicas gives exactly the sketch
+        of all their data.  A point without buckets says nothing about scale: the sketch
+        keeps ``max_scale``, as a fresh one does.
+
+        ``count`` is recomputed from the buckets (the sketch's invariant); ``zero_threshold``
+        is ignored (the zero bucket is taken as exact zeros).  An unset ``sum`` becomes NaN;
+        an unset ``min``/``max`` becomes the outer bound of the outermost occupied bucket
+        (0 for the zero bucket), so estimates stay within the buckets' resolution.
+
+        Example::
+
+            >>> from mlotel.export._aggregates import exponential_point
+            >>> h = ExponentialHistogram()
+            >>> h.update([0.5, 1.0, 3.0])
+            >>> ExponentialHistogram.from_otlp(exponential_point({}, h, 0, 0)) == h
+            True
+
+        Raises:
+            ValueError: the point's scale is below ``MIN_SCALE``.
+        """
+        scale, zero_count, stores, total, lo, hi = _otlp_fields(point)
+        h = cls(max_size=max_size, max_scale=max_scale)
+        if scale < MIN_SCALE:
+            raise ValueError(f"scale {scale} below the minimum {MIN_SCALE}")
+        h.positive, h.negative = (BucketStore(offset, counts) for offset, counts in stores)
+        if not (h.positive.is_empty() and h.negative.is_empty()):  # else the scale means nothing
+            h.scale = scale
+            h._rescale(min(scale, h.max_scale))
+        h._rescale(h._fit_scale(None, None))
+        h.zero_count = zero_count
+        h.count = zero_count + h.positive.total + h.negative.total
+        h.sum = total
+        if h.count:
+            lower, upper, _ = h.bucket_bounds_and_counts()
+            h.min = float(lower[0]) if lo is None else lo
+            h.max = float(upper[-1]) if hi is None else hi
+        return h
+
 
 def _downscale_needed(ranges: list[tuple[int, int]], max_size: int) -> int:
     """Smallest ``k`` with every ``(lo >> k, hi >> k)`` spanning <= ``max_size`` buckets."""
@@ -416,3 +466,40 @@ def _downscale_needed(ranges: list[tuple[int, int]], max_size: int) -> int:
         while (hi >> k) - (lo >> k) + 1 > max_size:
             k += 1
     return k
+
+
+def _otlp_fields(
+    point: Any,
+) -> tuple[int, int, list[tuple[int, list[int]]], float, float | None, float | None]:
+    """``(scale, zero_count, [(offset, counts)] * 2, sum, min, max)`` of an OTLP point;
+    ``min``/``max`` are None when the point leaves them unset."""
+    if isinstance(point, dict):  # OTLP/JSON: camelCase (or snake_case) keys, defaults omitted
+        stores = []
+        for side in ("positive", "negative"):
+            b = point.get(side) or {}
+            counts = b.get("bucketCounts", b.get("bucket_counts", []))
+            stores.append((int(b.get("offset", 0)), [int(c) for c in counts]))
+        opt = {k: (None if point.get(k) is None else float(point[k])) for k in ("sum", "min", "max")}
+        scale, zero_count = (
+            int(point.get("scale", 0)),
+            int(point.get("zeroCount", point.get("zero_count", 0))),
+        )
+    else:
+        opt = {k: float(getattr(point, k)) if _is_set(point, k) else None for k in ("sum", "min", "max")}
+        stores = [
+            (int(b.offset), [int(c) for c in b.bucket_counts]) for b in (point.positive, point.negative)
+        ]
+        scale, zero_count = int(point.scale), int(point.zero_count)
+    total = math.nan if opt["sum"] is None else opt["sum"]
+    return scale, zero_count, stores, total, opt["min"], opt["max"]
+
+
+def _is_set(message: Any, name: str) -> bool:
+    """False only for a protobuf ``optional`` field left unset (SDK points set every field)."""
+    has_field = getattr(message, "HasField", None)
+    if has_field is None:
+        return True
+    try:
+        return bool(has_field(name))
+    except ValueError:  # not an optional field in this proto version: always present
+        return True
