@@ -206,3 +206,22 @@ def test_collector_down_does_not_block_the_model_or_the_exit():
     # Bounded by shutdown_timeout (2 s) plus scheduling slack; the SDK's own retries take 40 s+.
     assert shutdown_seconds < 8
     assert wall < 40
+
+
+def test_sampler_from_the_environment_keeps_metrics_exact(collector):
+    """OTEL_TRACES_SAMPLER=always_off: no spans, yet every call is counted."""
+    run_app(
+        APP,
+        {
+            "OTEL_SERVICE_NAME": "fraud-api",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.grpc_endpoint,
+            "OTEL_TRACES_SAMPLER": "always_off",
+        },
+    )
+
+    def durations(r):
+        metric = r.latest_metric("ml.prediction.duration")
+        return metric if metric and sum(p.count for p in metric.data_points) == 6 else None
+
+    collector.receiver.wait_for(durations)
+    assert collector.receiver.spans() == []
