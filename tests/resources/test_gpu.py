@@ -130,12 +130,13 @@ def test_cuda_peak_memory_per_call(telemetry):
         block = torch.empty(n_bytes, dtype=torch.uint8, device="cuda")
         return int(block.numel())
 
+    baseline = torch.cuda.memory_allocated()  # tensors other tests left alive count in every peak
     predict(64 * mib)
     predict(4 * mib)
     (point,) = telemetry.collect()[sc.PREDICTION_GPU_MEMORY_PEAK].data.data_points
     assert point.count == 2
     assert point.max >= 64 * mib  # the first call's own block
-    assert point.min < 16 * mib  # the peak was reset between calls
+    assert point.min < baseline + 16 * mib  # the peak was reset between calls
     assert point.attributes[sc.HW_ID].startswith(("GPU-", "cuda:"))
     nvml = nvml_or_none()
     if nvml is not None:  # the same hw.id as the device's hw.gpu.* metrics
