@@ -1,4 +1,5 @@
-"""Batch kernel: the one-bincount mixed-sign path equals bucketing each sign apart."""
+"""Batch kernel: the one-bincount mixed-sign and one-sign-with-zeros paths equal
+bucketing each sign apart with the zeros filtered out."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlotel.sketches import BucketStore, ExponentialHistogram, map_to_index
-from mlotel.sketches._kernel import bucket_mixed, bucket_same_sign
+from mlotel.sketches._kernel import _CHUNK, bucket_mixed, bucket_same_sign, bucket_same_sign_zeros
 from mlotel.sketches.mapping import float_bits
 
 MAX = sys.float_info.max
@@ -163,3 +164,78 @@ def test_histogram_mixed_batches_match_reference(values: list[float], max_scale:
     lower.update(x[x < 0])
     lower.update(x[x == 0])
     assert (h.scale, h.positive, h.negative) == (lower.scale, lower.positive, lower.negative)
+
+
+@pytest.mark.parametrize("scale", [-10, -1, 0, 1, 3, 5, 12, 16, 20])
+@pytest.mark.parametrize("negative", [False, True])
+def test_same_sign_zeros_equals_reference(scale: int, negative: bool) -> None:
+    rng = np.random.default_rng(scale + 50 + 500 * negative)
+    octaves = min(200.0 / 2.0**scale, 400.0)
+    sign = -1.0 if negative else 1.0
+    for center in (-3.0, -1021.0, 200.0, 1023.0 - octaves):
+        mags = np.abs(_mixed(rng, 3000, center, octaves))
+        extremes = [MAX, MIN_NORMAL] if scale <= 0 else []
+        values = sign * np.concatenate([mags, extremes])
+        for zeros in ([0.0] * 30 + [-0.0] * 20, [-0.0], [0.0]):
+            x = rng.permutation(np.concatenate([values, zeros]))
+            bits = _magnitude_bits(np.abs(values))
+            out = bucket_same_sign_zeros(x, negative, *bits, scale, x.view(np.uint64) - np.uint64(1))
+            assert out is not None
+            (counts, n_zero) = out
+            assert n_zero == len(zeros)
+            assert _store(counts) == _reference(np.abs(values), scale)
+            assert _store(counts) == _store(bucket_same_sign(values, negative, *bits, scale))
+
+
+def test_same_sign_zeros_declines_subnormals_at_positive_scales() -> None:
+    x = np.concatenate([SUBNORMALS, [1.0, 0.0]])
+    bits = _magnitude_bits(x[x > 0])
+    assert bucket_same_sign_zeros(x, False, *bits, 3, x.view(np.uint64) - np.uint64(1)) is None
+    out = bucket_same_sign_zeros(x, False, *bits, 0, x.view(np.uint64) - np.uint64(1))
+    assert out is not None and out[1] == 1 and _store(out[0]) == _reference(x[x > 0], 0)
+    h = ExponentialHistogram(max_scale=3)
+    h.update(-x)
+    assert h.negative == _reference(x[x > 0], h.scale) and h.zero_count == 1
+
+
+@pytest.mark.parametrize("zeros", [False, True])
+def test_mixed_longer_than_a_chunk(zeros: bool) -> None:
+    rng = np.random.default_rng(9)
+    values = _mixed(rng, 2 * _CHUNK + 12_345, -2.0, 12.0)
+    if zeros:
+        values[rng.integers(0, values.size, 1000)] = rng.choice([0.0, -0.0], 1000)
+    assert _check(values, 3)
+
+
+@pytest.mark.parametrize("zero_fraction", [0.0001, 0.05, 0.5, 0.99])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_histogram_one_sign_with_zeros(zero_fraction: float, sign: float) -> None:
+    """Few zeros go through the one-bincount kernel, many are filtered out first."""
+    rng = np.random.default_rng(int(zero_fraction * 1e4))
+    x = sign * np.concatenate([rng.lognormal(0, 2, 20_000), [MAX, 2.0**-1022, 1.0, 2.0]])
+    x[rng.random(x.size) < zero_fraction] = 0.0
+    x[:3] = [0.0, -0.0, 0.0]
+    for max_size in (160, 4):
+        h = ExponentialHistogram(max_size=max_size)
+        h.update(x)
+        assert h.positive == _reference(x[x > 0], h.scale)
+        assert h.negative == _reference(-x[x < 0], h.scale)
+        assert h.zero_count == int(np.count_nonzero(x == 0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(min_value=0.0, allow_infinity=False, width=64), min_size=1, max_size=60),
+    st.integers(-6, 20),
+    st.integers(2, 200),
+    st.booleans(),
+)
+def test_histogram_one_sign_zero_batches_match_reference(
+    values: list[float], max_scale: int, max_size: int, negative: bool
+) -> None:
+    x = np.array(values + [0.0, 1.0]) * (-1.0 if negative else 1.0)
+    h = ExponentialHistogram(max_size=max_size, max_scale=max_scale)
+    h.update(x)
+    assert h.positive == _reference(x[x > 0], h.scale)
+    assert h.negative == _reference(-x[x < 0], h.scale)
+    assert h.zero_count == int(np.count_nonzero(x == 0))

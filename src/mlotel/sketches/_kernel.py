@@ -10,7 +10,8 @@ threshold from :mod:`mlotel.sketches.mapping`.  The result therefore equals
 
 Per element: one add (which also subtracts the window start), one shift, one
 bincount over the occupied window, and one byte-table lookup for the split check.
-Callers split a batch by sign first.
+Zeros and mixed signs are not filtered out: they are relocated by the key arithmetic
+(:func:`bucket_same_sign_zeros`, :func:`bucket_mixed`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ _U64 = (1 << 64) - 1
 _MIN_NORMAL_BITS = 1 << _MANT  # bits of 2**-1022
 # Octave tables are cached per scale up to this scale (2**(s+5) entries each).
 _TABLE_MAX_SCALE = 12
+# Elements per pass of a multi-pass key computation (512 KiB of uint64: stays in L2).
+_CHUNK = 1 << 16
 
 
 def fine_bits(scale: int) -> int:
@@ -157,6 +160,37 @@ def bucket_same_sign(
     return _finish(bits, keys, fine, _window(scale, f_lo, f_hi))
 
 
+def bucket_same_sign_zeros(
+    values: np.ndarray, negative: bool, low_bits: int, high_bits: int, scale: int, minus_one: np.ndarray
+) -> tuple[tuple[int, np.ndarray], int] | None:
+    """Bucket counts ``(offset, counts)`` and the number of zeros for ``values`` of one
+    sign (``negative``) that may hold zeros of either sign, with one key pass and one
+    bincount: the zeros are never filtered out.
+
+    ``low_bits``/``high_bits``: IEEE bits of the smallest/largest non-zero magnitude;
+    ``minus_one = bits - 1`` (uint64, consumed as scratch).  Returns ``None`` (the
+    caller filters the zeros instead) when ``scale > 0`` and a subnormal is present.
+
+    In ``bits - 1`` a ``+0.0`` wraps to ``2**64 - 1`` and a ``-0.0`` becomes
+    ``2**63 - 1``: after the usual add-and-shift both land past the window (its last
+    key lies at or below the top of exponent 2046, see :func:`window_bounds`), and
+    are clamped onto a dump key just above it.
+    """
+    if scale > 0 and low_bits < _MIN_NORMAL_BITS:
+        return None
+    shift = _MANT - fine_bits(scale)
+    f_lo, f_hi = window_bounds(scale, low_bits, high_bits)
+    width = f_hi - f_lo + 1
+    add = (-(f_lo << shift) - (_SIGN if negative else 0)) & _U64
+    keys = np.add(minus_one, np.uint64(add), out=minus_one)
+    np.right_shift(keys, np.uint64(shift), out=keys)
+    np.minimum(keys, np.uint64(width), out=keys)
+    keys = keys.view(np.int64)
+    fine = np.bincount(keys, minlength=width + 1)
+    counts = _finish(values.view(np.uint64), keys, fine[:width], _window(scale, f_lo, f_hi))
+    return counts, int(fine[width])
+
+
 class _Pair(NamedTuple):
     pos: _Window
     neg: _Window
@@ -218,16 +252,20 @@ def bucket_mixed(
     if minus_one is not None and delta > 0 and fn[0] < wp:
         return None
     bits = values.view(np.uint64)
-    c = _SIGN + delta
-    if minus_one is None:
-        keys = np.add(bits, np.uint64(c & _U64))
-    else:
-        keys = np.add(minus_one, np.uint64((c + 1) & _U64), out=minus_one)
-    np.minimum(keys, bits, out=keys)
-    np.add(keys, np.uint64(-(1 + (fp[0] << shift)) & _U64), out=keys)
-    np.right_shift(keys, np.uint64(shift), out=keys)
-    if minus_one is not None:
-        np.minimum(keys, np.uint64(total), out=keys)
+    c = np.uint64((_SIGN + delta + (minus_one is not None)) & _U64)
+    a = np.uint64(-(1 + (fp[0] << shift)) & _U64)
+    sh, dump = np.uint64(shift), np.uint64(total)
+    keys = np.empty_like(bits) if minus_one is None else minus_one
+    source = bits if minus_one is None else minus_one
+    # In chunks: the four passes then reread ``bits`` from cache, not memory.
+    for i in range(0, bits.size, _CHUNK):
+        k, b = keys[i : i + _CHUNK], bits[i : i + _CHUNK]
+        np.add(source[i : i + _CHUNK], c, out=k)
+        np.minimum(k, b, out=k)
+        np.add(k, a, out=k)
+        np.right_shift(k, sh, out=k)
+        if minus_one is not None:
+            np.minimum(k, dump, out=k)
     keys = keys.view(np.int64)
     fine = np.bincount(keys, minlength=total + 1)
     pair = _pair(scale, fp, fn)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from mlotel.sketches._convert import _sum, as_float64, from_json_float, json_float
-from mlotel.sketches._kernel import bucket_mixed, bucket_same_sign
+from mlotel.sketches._kernel import bucket_mixed, bucket_same_sign, bucket_same_sign_zeros
 from mlotel.sketches.mapping import (
     MAX_SCALE,
     MIN_SCALE,
@@ -155,10 +155,10 @@ class ExponentialHistogram:
             store.add_counts(*bucket_same_sign(x, negative, *bits, scale))
         elif lo == 0.0 and hi == 0.0:
             self.zero_count += n
-        elif lo < 0.0 < hi and self._add_mixed(x, lo, hi):
+        elif self._add_unfiltered(x, lo, hi):
             pass
         else:
-            # Zeros, or a rare mixed-sign case _add_mixed declines.  One O(n) partition
+            # Mostly zeros, or a rare case the kernels decline.  One O(n) partition
             # separates the signs (cheaper than two gathers); zeros, when present, are
             # dropped with flatnonzero+take, which beats boolean-mask indexing ~5x on
             # unpredictable masks.
@@ -194,6 +194,32 @@ class ExponentialHistogram:
             self.min = lo
         if hi > self.max:
             self.max = hi
+
+    def _add_unfiltered(self, x: np.ndarray, lo: float, hi: float) -> bool:
+        """Bucket ``x`` (both signs, or one sign plus zeros) in one key pass."""
+        if lo < 0.0 < hi:
+            return self._add_mixed(x, lo, hi)
+        return not _mostly_zeros(x) and self._add_with_zeros(x, lo, hi)
+
+    def _add_with_zeros(self, x: np.ndarray, lo: float, hi: float) -> bool:
+        """Bucket ``x`` (one sign plus zeros, ``lo == 0 < hi`` or ``lo < 0 == hi``)
+        without filtering the zeros; ``False`` (nothing changed) if the kernel declines."""
+        negative = hi == 0.0
+        # In bits - 1 zeros wrap out of the way (see _add_mixed).
+        minus_one = np.subtract(x.view(np.uint64), np.uint64(1))
+        if negative:
+            low = int(minus_one.view(np.int64).min()) + _SIGN_BIT + 1
+            bits = (low, float_bits(-lo))
+        else:
+            bits = (int(minus_one.min()) + 1, float_bits(hi))
+        scale = self._fit_scale(None if negative else bits, bits if negative else None)
+        out = bucket_same_sign_zeros(x, negative, *bits, scale, minus_one)
+        if out is None:
+            return False
+        self._rescale(scale)
+        (self.negative if negative else self.positive).add_counts(*out[0])
+        self.zero_count += out[1]
+        return True
 
     def _add_mixed(self, x: np.ndarray, lo: float, hi: float) -> bool:
         """Bucket ``x`` (both signs, ``lo < 0 < hi``, maybe zeros) without separating
@@ -457,6 +483,14 @@ class ExponentialHistogram:
             h.min = float(lower[0]) if lo is None else lo
             h.max = float(upper[-1]) if hi is None else hi
         return h
+
+
+def _mostly_zeros(x: np.ndarray) -> bool:
+    """Whether a sample of ``x`` is over 1/4 zeros.  Then filtering the zeros out is
+    faster than counting them on one bincount slot, where each increment waits for
+    the previous one."""
+    sample = x[:: max(1, x.size >> 10)]
+    return 4 * int(np.count_nonzero(sample == 0.0)) > sample.size
 
 
 def _downscale_needed(ranges: list[tuple[int, int]], max_size: int) -> int:
