@@ -37,6 +37,9 @@ format: $(VENV)/.stamp-test
 bench: $(VENV)/.stamp-test
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/sketch.py
+	$(PY) benchmarks/adapters.py
+	$(PY) benchmarks/faults.py
+	$(PY) benchmarks/soak.py
 
 clean:
 	rm -rf $(VENV) mlotel-data .pytest_cache

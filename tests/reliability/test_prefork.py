@@ -74,7 +74,8 @@ APP = textwrap.dedent(
                     configure()
                 for i in range(calls):
                     predict([[float(i), float(w)]] * (w + 1))
-                print("WORKER", w, instance_id(), flush=True)
+                # One write(2) below PIPE_BUF: workers' lines never interleave on the shared pipe.
+                os.write(1, f"WORKER {w} {instance_id()}\\n".encode())
                 mlotel.shutdown()
                 code = 0
             finally:

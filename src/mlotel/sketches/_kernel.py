@@ -61,7 +61,7 @@ class _Window(NamedTuple):
     rel: np.ndarray  # index - lo: position of each fine key's bucket in the result
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=32)
 def _window(scale: int, f_lo: int, f_hi: int) -> _Window:
     """Bucket table for fine keys ``f_lo..f_hi`` at ``scale``."""
     bits = fine_bits(scale)
@@ -199,7 +199,7 @@ class _Pair(NamedTuple):
     rel: np.ndarray  # bucket position in concatenate((positive result, negative result))
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=32)
 def _pair(scale: int, fp: tuple[int, int], fn: tuple[int, int]) -> _Pair:
     """Tables of the positive window followed by those of the negative one."""
     pos, neg = _window(scale, *fp), _window(scale, *fn)

@@ -64,7 +64,7 @@ def _roots(scale: int) -> tuple[int, ...]:
     return tuple(roots)
 
 
-@functools.lru_cache(maxsize=1100)  # all of scale 20 at most ~9 MB
+@functools.lru_cache(maxsize=256)  # 256 chunks of 1024 thresholds: at most 2 MiB
 def _threshold_chunk(scale: int, chunk: int) -> np.ndarray:
     """Exact ``T_k`` for ``k`` in ``[chunk * 1024, (chunk + 1) * 1024)`` clipped to ``[0, 2**s]``."""
     roots = _roots(scale)
