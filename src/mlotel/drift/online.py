@@ -162,9 +162,10 @@ class DriftMonitor:
             name_attribute = sc.FEATURE_NAME if kind == "feature" else sc.OUTPUT_NAME
             out.append((self._alerts, {**dict(self.base), name_attribute: name, sc.DRIFT_METHOD: result.method}, count))
             detail = f"p={result.p_value:.3g}, " if result.p_value is not None else ""
+            level = f"{result.threshold:.3g}" if result.threshold is not None else "n/a"
             self._log(
                 f"drift alert: model {self.binding.attributes[sc.MODEL_NAME]!r} {kind} {name!r}: "
-                f"{result.method} = {result.value:.4g} ({detail}threshold {result.threshold})",
+                f"{result.method} = {result.value:.4g} ({detail}threshold {level})",
                 {
                     name_attribute: name,
                     sc.DRIFT_METHOD: result.method,
