@@ -24,6 +24,7 @@ demo: $(VENV)/.stamp-install
 
 test: $(VENV)/.stamp-test
 	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m ruff format --check src tests benchmarks examples
 	$(PY) -m pytest
 
 lint: $(VENV)/.stamp-test

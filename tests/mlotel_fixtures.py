@@ -53,7 +53,9 @@ class Telemetry:
 
 def points(metric, **attributes):
     """The data points of ``metric`` whose attributes include ``attributes``."""
-    return [p for p in metric.data.data_points if all(p.attributes.get(k) == v for k, v in attributes.items())]
+    return [
+        p for p in metric.data.data_points if all(p.attributes.get(k) == v for k, v in attributes.items())
+    ]
 
 
 def make_telemetry(**reader_kwargs) -> Telemetry:

@@ -102,9 +102,14 @@ def configure(
     """
     if unknown:
         accepted = ", ".join(
-            sorted((_config.resolve.__kwdefaults__.keys() - {"env"}) | {"tracer_provider", "meter_provider", "logger_provider"})
+            sorted(
+                (_config.resolve.__kwdefaults__.keys() - {"env"})
+                | {"tracer_provider", "meter_provider", "logger_provider"}
+            )
         )
-        raise TypeError(f"configure() got unknown argument(s) {', '.join(sorted(unknown))}; accepted: {accepted}")
+        raise TypeError(
+            f"configure() got unknown argument(s) {', '.join(sorted(unknown))}; accepted: {accepted}"
+        )
     config = _config.resolve(
         service_name=service_name,
         endpoint=endpoint,

@@ -70,7 +70,12 @@ def _check_str(name: str, value: Any) -> str | None:
 def _check_positive(name: str, value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
     return float(value)
 
@@ -107,7 +112,9 @@ def _check_headers(value: Any) -> dict[str, str] | None:
         return None
     if isinstance(value, str):
         return parse_key_values("headers", value)
-    if isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+    if isinstance(value, Mapping) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
         return dict(value)
     raise TypeError(f"headers must be a dict[str, str] or a 'k1=v1,k2=v2' string, got {value!r}")
 
@@ -225,11 +232,15 @@ def resolve(
             raise ValueError(f"OTEL_TRACES_SAMPLER_ARG must be in [0, 1], got {sampler_arg}")
 
     if export_interval is None:
-        export_interval = _env_seconds_from_millis(env, "OTEL_METRIC_EXPORT_INTERVAL") or DEFAULT_EXPORT_INTERVAL
+        export_interval = (
+            _env_seconds_from_millis(env, "OTEL_METRIC_EXPORT_INTERVAL") or DEFAULT_EXPORT_INTERVAL
+        )
     if export_timeout is None:
         export_timeout = _env_seconds_from_millis(env, "MLOTEL_EXPORT_TIMEOUT") or DEFAULT_EXPORT_TIMEOUT
     if shutdown_timeout is None:
-        shutdown_timeout = _env_seconds_from_millis(env, "MLOTEL_SHUTDOWN_TIMEOUT") or DEFAULT_SHUTDOWN_TIMEOUT
+        shutdown_timeout = (
+            _env_seconds_from_millis(env, "MLOTEL_SHUTDOWN_TIMEOUT") or DEFAULT_SHUTDOWN_TIMEOUT
+        )
     if disabled is None:
         disabled = _truthy(env.get("OTEL_SDK_DISABLED"))
     if resource_metrics is not None and not isinstance(resource_metrics, bool):
@@ -251,7 +262,9 @@ def resolve(
         sampler=sampler,
         sampler_arg=sampler_arg,
         disabled=disabled,
-        data_dir=os.fspath(data_dir) if data_dir is not None else env.get("MLOTEL_DATA_DIR") or DEFAULT_DATA_DIR,
+        data_dir=os.fspath(data_dir)
+        if data_dir is not None
+        else env.get("MLOTEL_DATA_DIR") or DEFAULT_DATA_DIR,
         resource_metrics=resource_metrics,
     )
 

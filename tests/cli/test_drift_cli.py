@@ -151,7 +151,21 @@ def test_current_formats_agree(files, capsys, tmp_path):
         assert _close(json.loads(pq_out), json.loads(csv_out))
     # A saved profile of the current data works as the current side too.
     profile = tmp_path / "current.json"
-    assert main(["profile", str(files / "same.csv"), "-o", str(profile), "--categorical", "color", "--target", "y"]) == 0
+    assert (
+        main(
+            [
+                "profile",
+                str(files / "same.csv"),
+                "-o",
+                str(profile),
+                "--categorical",
+                "color",
+                "--target",
+                "y",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     code = main(["drift", str(files / "reference.json"), str(profile), "--format", "json"])
     assert code == 0 and _close(json.loads(capsys.readouterr().out), json.loads(csv_out))

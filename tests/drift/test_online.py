@@ -24,7 +24,9 @@ def training_frame(n=5000, seed=0):
 @pytest.fixture
 def reference_path(tmp_path):
     train = training_frame()
-    profile = mlotel.build_reference(train, categorical=["country"], target=(train["age"] > 40).astype(int).to_numpy())
+    profile = mlotel.build_reference(
+        train, categorical=["country"], target=(train["age"] > 40).astype(int).to_numpy()
+    )
     path = tmp_path / "reference.json"
     profile.save(path)
     return path
@@ -35,7 +37,10 @@ def drift_points(metrics, window="sliding", name=sc.FEATURE_DRIFT):
     if metric is None:
         return {}
     return {
-        (p.attributes.get(sc.FEATURE_NAME, p.attributes.get(sc.OUTPUT_NAME)), p.attributes[sc.DRIFT_METHOD]): p.value
+        (
+            p.attributes.get(sc.FEATURE_NAME, p.attributes.get(sc.OUTPUT_NAME)),
+            p.attributes[sc.DRIFT_METHOD],
+        ): p.value
         for p in metric.data.data_points
         if p.attributes[sc.DRIFT_WINDOW] == window
     }
@@ -127,7 +132,11 @@ def test_new_category_alerts(telemetry, reference_path):
     serving.loc[serving.sample(frac=0.2, random_state=0).index, "country"] = "br"
     predict(serving)
     telemetry.collect()
-    methods = {r.log_record.attributes[sc.DRIFT_METHOD] for r in alert_logs(telemetry) if r.log_record.attributes[sc.FEATURE_NAME] == "country"}
+    methods = {
+        r.log_record.attributes[sc.DRIFT_METHOD]
+        for r in alert_logs(telemetry)
+        if r.log_record.attributes[sc.FEATURE_NAME] == "country"
+    }
     assert {"chi2", "js", "psi"} <= methods
 
 

@@ -153,7 +153,10 @@ def test_exception_is_the_same_object_with_its_traceback(telemetry):
 
     (span,) = telemetry.spans()
     assert span.status.status_code == StatusCode.ERROR
-    assert span.attributes[sc.ERROR_TYPE] == "test_exception_is_the_same_object_with_its_traceback.<locals>.ModelError"
+    assert (
+        span.attributes[sc.ERROR_TYPE]
+        == "test_exception_is_the_same_object_with_its_traceback.<locals>.ModelError"
+    )
     assert span.events[0].name == "exception"
     duration = telemetry.collect()[sc.PREDICTION_DURATION]
     (failed,) = points(duration, **{sc.ERROR_TYPE: span.attributes[sc.ERROR_TYPE]})
@@ -285,7 +288,9 @@ def test_sampled_out_calls_still_count(telemetry):
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
-    mlotel.configure(tracer_provider=TracerProvider(sampler=ALWAYS_OFF), meter_provider=telemetry.meter_provider)
+    mlotel.configure(
+        tracer_provider=TracerProvider(sampler=ALWAYS_OFF), meter_provider=telemetry.meter_provider
+    )
 
     @mlotel.monitor
     def predict(X):

@@ -118,8 +118,9 @@ def test_delta_temporality_is_honoured(collector):
 def test_application_providers_are_used_and_every_metric_arrives(collector):
     """The app set up its own SDK providers first: mlotel must not replace them, and its
     metrics must travel in the same ResourceMetrics as the app's own instruments."""
-    code = textwrap.dedent(
-        f"""
+    code = (
+        textwrap.dedent(
+            f"""
         from opentelemetry import metrics, trace
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -140,13 +141,16 @@ def test_application_providers_are_used_and_every_metric_arrives(collector):
         requests = metrics.get_meter("app").create_counter("app.request.count", unit="{{request}}")
         requests.add(7)
         """
-    ) + APP + textwrap.dedent(
-        """
+        )
+        + APP
+        + textwrap.dedent(
+            """
         from mlotel import _runtime
         assert _runtime.active().providers.tracer_provider is tp
         assert _runtime.active().providers.meter_provider is mp
         tp.force_flush(); mp.force_flush()
         """
+        )
     )
     run_app(code, {})
     check_contract(collector.receiver, mlotel_providers=False)
@@ -167,7 +171,9 @@ def test_embedded_default_writes_otlp_json_files(tmp_path):
     for name in ("traces.jsonl", "metrics.jsonl", "logs.jsonl"):
         assert (data_dir / name).exists() or name == "logs.jsonl"
     lines = list(read_otlp_json(data_dir / "traces.jsonl"))
-    spans = [s for line in lines for rs in line["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    spans = [
+        s for line in lines for rs in line["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]
+    ]
     assert len(spans) == 6
     assert {s["name"] for s in spans} == {"predict fraud"}
     assert all(len(s["spanId"]) == 16 for s in spans)

@@ -61,7 +61,11 @@ def test_explicit_arguments_win_over_the_environment():
     assert config.service_name == "explicit"
     assert config.endpoints["traces"] == "http://explicit:4318/v1/traces"
     assert config.endpoints["metrics"] == "http://explicit:4318/v1/metrics"
-    assert config.protocols == {"traces": "http/protobuf", "metrics": "http/protobuf", "logs": "http/protobuf"}
+    assert config.protocols == {
+        "traces": "http/protobuf",
+        "metrics": "http/protobuf",
+        "logs": "http/protobuf",
+    }
     assert config.export_interval == 5.0
     assert config.resource_attributes == {"deployment.environment": "prod", "team": "risk"}
 

@@ -136,7 +136,10 @@ class DriftMonitor:
             try:
                 results = compare_features(reference, sketch, self._thresholds_for(name, n_features))
             except FeatureKindMismatch:
-                self._once(("kind", name), f"{kind} {name!r} is {reference.kind} in the reference but not in serving data")
+                self._once(
+                    ("kind", name),
+                    f"{kind} {name!r} is {reference.kind} in the reference but not in serving data",
+                )
                 continue
             instrument = self._feature_drift if kind == "feature" else self._prediction_drift
             name_attribute = sc.FEATURE_NAME if kind == "feature" else sc.OUTPUT_NAME
@@ -146,7 +149,12 @@ class DriftMonitor:
                     continue
                 gauge = GaugeState()
                 gauge.value = float(result.value)
-                attributes = {**base, name_attribute: name, sc.DRIFT_METHOD: result.method, sc.DRIFT_WINDOW: window}
+                attributes = {
+                    **base,
+                    name_attribute: name,
+                    sc.DRIFT_METHOD: result.method,
+                    sc.DRIFT_WINDOW: window,
+                }
                 out.append((instrument, attributes, gauge))
                 if alerts:
                     self._alert(kind, name, result, out)
@@ -160,7 +168,13 @@ class DriftMonitor:
             count = SumState()
             count.value = 1
             name_attribute = sc.FEATURE_NAME if kind == "feature" else sc.OUTPUT_NAME
-            out.append((self._alerts, {**dict(self.base), name_attribute: name, sc.DRIFT_METHOD: result.method}, count))
+            out.append(
+                (
+                    self._alerts,
+                    {**dict(self.base), name_attribute: name, sc.DRIFT_METHOD: result.method},
+                    count,
+                )
+            )
             detail = f"p={result.p_value:.3g}, " if result.p_value is not None else ""
             level = f"{result.threshold:.3g}" if result.threshold is not None else "n/a"
             self._log(
@@ -170,7 +184,9 @@ class DriftMonitor:
                     name_attribute: name,
                     sc.DRIFT_METHOD: result.method,
                     sc.DRIFT_VALUE: float(result.value),
-                    sc.DRIFT_THRESHOLD: float(result.threshold) if result.threshold is not None else float("nan"),
+                    sc.DRIFT_THRESHOLD: float(result.threshold)
+                    if result.threshold is not None
+                    else float("nan"),
                 },
             )
         elif result.verdict in ("ok", "warn"):
@@ -190,8 +206,14 @@ class DriftMonitor:
         self._reported.add((reason, name))
         count = SumState()
         count.value = 1
-        out.append((self._unmatched, {**dict(self.base), sc.FEATURE_NAME: name, sc.DRIFT_REASON: reason}, count))
-        what = "is in the reference but was never served" if reason == "not_served" else "is served but not in the reference"
+        out.append(
+            (self._unmatched, {**dict(self.base), sc.FEATURE_NAME: name, sc.DRIFT_REASON: reason}, count)
+        )
+        what = (
+            "is in the reference but was never served"
+            if reason == "not_served"
+            else "is served but not in the reference"
+        )
         self._log(
             f"model {self.binding.attributes[sc.MODEL_NAME]!r}: feature {name!r} {what}",
             {sc.FEATURE_NAME: name, sc.DRIFT_REASON: reason},

@@ -183,9 +183,9 @@ def _is_empty(state: Any) -> bool:
     if is_empty is not None:
         return is_empty()
     # Sketches: nothing counted at all (a batch of only NaN still has news: its missing count).
-    return not (getattr(state, "total", 0) or getattr(state, "count", 0) or getattr(state, "missing", 0)) and not (
-        getattr(state, "pos_inf", 0) or getattr(state, "neg_inf", 0)
-    )
+    return not (
+        getattr(state, "total", 0) or getattr(state, "count", 0) or getattr(state, "missing", 0)
+    ) and not (getattr(state, "pos_inf", 0) or getattr(state, "neg_inf", 0))
 
 
 class Instrument:
@@ -303,7 +303,9 @@ class Instrument:
         return Metric(name=self.name, description=self.description, unit=self.unit, data=data)
 
 
-def exponential_point(attributes: dict[str, Any], sketch: Any, start: int, end: int) -> ExponentialHistogramDataPoint:
+def exponential_point(
+    attributes: dict[str, Any], sketch: Any, start: int, end: int
+) -> ExponentialHistogramDataPoint:
     """One OTLP ExponentialHistogramDataPoint from an :class:`mlotel.sketches.ExponentialHistogram`."""
     pos, neg = sketch.positive, sketch.negative
     empty = sketch.count == 0
@@ -344,7 +346,9 @@ class _Accumulator:
             else:
                 held[2].merge(state)
 
-    def emit(self, temporalities: Callable[[Instrument], AggregationTemporality], now_ns: int) -> list[Metric]:
+    def emit(
+        self, temporalities: Callable[[Instrument], AggregationTemporality], now_ns: int
+    ) -> list[Metric]:
         by_instrument: dict[str, tuple[Instrument, list[Any]]] = {}
         delta_keys = []
         for key, (instrument, attributes, state, first_ns) in self.states.items():
@@ -359,7 +363,10 @@ class _Accumulator:
         for key in delta_keys:
             del self.states[key]
         self.last_collect_ns = now_ns
-        return [instrument.metric(points, temporalities(instrument)) for instrument, points in by_instrument.values()]
+        return [
+            instrument.metric(points, temporalities(instrument))
+            for instrument, points in by_instrument.values()
+        ]
 
 
 class Registry:
@@ -408,7 +415,9 @@ class Registry:
         with self._collect_lock:
             self._accumulators.setdefault(key, _Accumulator(time.time_ns()))
 
-    def collect(self, key: int, temporalities: Callable[[Instrument], AggregationTemporality]) -> list[Metric]:
+    def collect(
+        self, key: int, temporalities: Callable[[Instrument], AggregationTemporality]
+    ) -> list[Metric]:
         """Swap every series' interval out, feed all subscribers, and return reader ``key``'s metrics."""
         with self._collect_lock:
             now = time.time_ns()

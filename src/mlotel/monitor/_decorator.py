@@ -111,7 +111,9 @@ class Monitor:
             with self._lock:
                 binding = self._binding
                 if binding is None or binding.generation != runtime.generation:
-                    binding = self._binding = ModelBinding(runtime, self.model_name, self.options, self.attributes)
+                    binding = self._binding = ModelBinding(
+                        runtime, self.model_name, self.options, self.attributes
+                    )
         return binding
 
     def model_input(self, instance: Any, args: tuple, kwargs: dict) -> Any:

@@ -179,7 +179,11 @@ class FeatureRecorder:
                         series = self._input_series(column)
                         if series is None:
                             continue
-                        values = column.values if selection is None or selection is True else column.values[selection]
+                        values = (
+                            column.values
+                            if selection is None or selection is True
+                            else column.values[selection]
+                        )
                         sketch_series = series[0]
                         with sketch_series.lock:
                             sketch_series.state.update(values)

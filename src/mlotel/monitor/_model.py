@@ -80,12 +80,18 @@ class ModelBinding:
             from mlotel.drift.online import DriftMonitor
 
             self.drift = DriftMonitor(
-                runtime, self, options.reference, thresholds=options.drift_thresholds, window=options.drift_window
+                runtime,
+                self,
+                options.reference,
+                thresholds=options.drift_thresholds,
+                window=options.drift_window,
             )
         # Per-call extensions (outcome tracking, payload logging), built from the options.
         self.hooks = build_hooks(runtime, self, options)
         self.features = (
-            FeatureRecorder(registry, attributes, options) if options.sketch_inputs or options.sketch_outputs else None
+            FeatureRecorder(registry, attributes, options)
+            if options.sketch_inputs or options.sketch_outputs
+            else None
         )
 
     def _error_series(self, error: BaseException) -> Any:
