@@ -52,13 +52,17 @@ def window_bounds(scale: int, low_bits: int, high_bits: int) -> tuple[int, int]:
 
 class _Window(NamedTuple):
     lo: int  # bucket index of the first fine key
-    has_top: bool  # last fine key is split: one more bucket above index[-1]
-    index: np.ndarray  # bucket index at the start of each fine key
-    thr: np.ndarray  # split threshold in |bits| - 1 space, 0 where not split
-    split: np.ndarray  # thr != 0
+    has_top: bool  # last fine key is split: one more bucket above the last key's
+    split: np.ndarray  # per fine key: does a bucket boundary fall inside its slice?
     split_keys: np.ndarray  # flatnonzero(split)
-    starts: np.ndarray  # first fine key of each bucket lo..index[-1]
-    rel: np.ndarray  # index - lo: position of each fine key's bucket in the result
+    starts: np.ndarray  # first fine key of each bucket from lo up
+    ordinal: np.ndarray  # per fine key (and a dump slot past the end): its position in
+    # split_keys, -1 if none
+    # Per split key, the threshold in ``|bits| - 1`` space and the bucket position in the
+    # result.  Tables of one entry per split key (1 in 128), not per fine key, keep the
+    # cached windows small.
+    split_thr: np.ndarray
+    split_rel: np.ndarray
 
 
 @functools.lru_cache(maxsize=32)
@@ -89,23 +93,41 @@ def _window(scale: int, f_lo: int, f_hi: int) -> _Window:
     split = thr != 0
     split_keys = np.flatnonzero(split)
     starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
-    rel = index - index[0]
-    for arr in (index, thr, split, split_keys, starts, rel):
+    split_thr, split_rel = thr[split_keys], index[split_keys] - index[0]
+    for arr in (split, split_keys, starts, split_thr, split_rel):
         arr.setflags(write=False)
-    return _Window(int(index[0]), bool(split[-1]), index, thr, split, split_keys, starts, rel)
+    return _Window(
+        int(index[0]),
+        bool(split[-1]),
+        split,
+        split_keys,
+        starts,
+        _ordinals(split, split_keys),
+        split_thr,
+        split_rel,
+    )
+
+
+def _ordinals(split: np.ndarray, split_keys: np.ndarray) -> np.ndarray:
+    """Per fine key, its position in ``split_keys`` (-1 if not split), and a -1 for the
+    zeros' dump slot just past the keys."""
+    ordinal = np.full(split.size + 1, -1, dtype=np.int32)
+    ordinal[split_keys] = np.arange(split_keys.size, dtype=np.int32)
+    ordinal.setflags(write=False)
+    return ordinal
 
 
 def _finish(bits: np.ndarray, keys: np.ndarray, fine: np.ndarray, win: _Window) -> tuple[int, np.ndarray]:
     """Bucket counts from fine-key counts, correcting split slices element by element."""
     result = _coarse(fine, win)
     if win.split_keys.size and fine.take(win.split_keys).any():
-        _correct(result, win.split, win.thr, win.rel, bits, keys)
+        _correct(result, win.split, win.ordinal, win.split_thr, win.split_rel, bits, keys)
     return win.lo, result
 
 
 def _coarse(fine: np.ndarray, win: _Window) -> np.ndarray:
     """Bucket counts with every split slice counted in its lower bucket."""
-    # Every bucket lo..index[-1] owns at least one fine key (slices are narrower than
+    # Every bucket from lo up owns at least one fine key (slices are narrower than
     # buckets), so per-bucket sums are run sums over the fine counts.
     result = np.add.reduceat(fine, win.starts)
     return np.append(result, 0) if win.has_top else result
@@ -114,23 +136,25 @@ def _coarse(fine: np.ndarray, win: _Window) -> np.ndarray:
 def _correct(
     result: np.ndarray,
     split: np.ndarray,
-    thr: np.ndarray,
-    rel: np.ndarray,
+    ordinal: np.ndarray,
+    split_thr: np.ndarray,
+    split_rel: np.ndarray,
     bits: np.ndarray,
     keys: np.ndarray,
 ) -> None:
     """Move elements of split slices whose ``|bits| - 1`` reaches the slice's threshold
-    one bucket up (``result[rel[key]]`` -> ``result[rel[key] + 1]``), in place.
+    one bucket up (from position ``rel`` in ``result`` to ``rel + 1``), in place.
 
-    Keys past the tables (a dump slot for zeros) are clipped onto the last fine key;
-    a zero's ``|bits| - 1 = -1`` is below every threshold, so it never moves.
+    Keys past the tables (a dump slot for zeros) are clipped onto the last fine key and
+    have ordinal -1, clipped to 0 in turn: a zero's ``|bits| - 1 = -1`` is below every
+    threshold, so it never moves.
     """
-    sel = np.flatnonzero(split.take(keys, mode="clip"))
-    keys = keys.take(sel)
+    sel = split.take(keys, mode="clip").nonzero()[0]
+    pos = ordinal.take(keys.take(sel), mode="clip")
     x1 = (bits.take(sel) & np.uint64(_SIGN - 1)).view(np.int64) - 1
-    up_keys = keys[x1 >= thr.take(keys, mode="clip")]
-    if up_keys.size:
-        moved = np.bincount(rel.take(up_keys), minlength=result.size)
+    up = pos[x1 >= split_thr.take(pos, mode="clip")]
+    if up.size:
+        moved = np.bincount(split_rel.take(up), minlength=result.size)
         result[:-1] -= moved[:-1]
         result[1:] += moved[:-1]
 
@@ -194,9 +218,11 @@ def bucket_same_sign_zeros(
 class _Pair(NamedTuple):
     pos: _Window
     neg: _Window
-    split: np.ndarray  # split flags, positive window then negative window
-    thr: np.ndarray
-    rel: np.ndarray  # bucket position in concatenate((positive result, negative result))
+    # The tables of the positive window followed by those of the negative one.
+    split: np.ndarray
+    ordinal: np.ndarray
+    split_thr: np.ndarray
+    split_rel: np.ndarray  # bucket positions in concatenate((positive, negative result))
 
 
 @functools.lru_cache(maxsize=32)
@@ -205,11 +231,12 @@ def _pair(scale: int, fp: tuple[int, int], fn: tuple[int, int]) -> _Pair:
     pos, neg = _window(scale, *fp), _window(scale, *fn)
     n_pos = pos.starts.size + pos.has_top  # buckets in the positive result
     split = np.concatenate((pos.split, neg.split))
-    thr = np.concatenate((pos.thr, neg.thr))
-    rel = np.concatenate((pos.rel, neg.rel + n_pos))
-    for arr in (split, thr, rel):
+    split_keys = np.concatenate((pos.split_keys, neg.split_keys + pos.split.size))
+    split_thr = np.concatenate((pos.split_thr, neg.split_thr))
+    split_rel = np.concatenate((pos.split_rel, neg.split_rel + n_pos))
+    for arr in (split, split_thr, split_rel):
         arr.setflags(write=False)
-    return _Pair(pos, neg, split, thr, rel)
+    return _Pair(pos, neg, split, _ordinals(split, split_keys), split_thr, split_rel)
 
 
 def bucket_mixed(
@@ -274,6 +301,6 @@ def bucket_mixed(
     if (pair.pos.split_keys.size and fine_p.take(pair.pos.split_keys).any()) or (
         pair.neg.split_keys.size and fine_n.take(pair.neg.split_keys).any()
     ):
-        _correct(result, pair.split, pair.thr, pair.rel, bits, keys)
+        _correct(result, pair.split, pair.ordinal, pair.split_thr, pair.split_rel, bits, keys)
     n_pos = pair.pos.starts.size + pair.pos.has_top
     return (pair.pos.lo, result[:n_pos]), (pair.neg.lo, result[n_pos:]), int(fine[total])
