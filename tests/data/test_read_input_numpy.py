@@ -10,14 +10,18 @@ from mlotel.data import UnreadableInput, read_input
 N, C = False, True  # numeric, categorical
 
 
-def test_2d_float_columns_are_views_named_positionally(check):
+def test_2d_float_columns_are_contiguous_and_named_positionally(check):
     x = np.arange(12, dtype=np.float64).reshape(4, 3)
     frame = read_input(x)
     assert frame.n_rows == 4 and frame.dropped_columns == 0
     assert check(frame) == {f"f{j}": (N, x[:, j].tolist()) for j in range(3)}
     for column in frame.columns:
-        assert np.shares_memory(column.values, x)  # no copy for float64
+        # Row-major data is transposed once, so no sketch makes a strided copy.
+        assert column.values.flags.c_contiguous and not np.shares_memory(column.values, x)
     assert x.flags.writeable  # the caller's array is not frozen
+    fortran = np.asfortranarray(x)
+    for column in read_input(fortran).columns:
+        assert np.shares_memory(column.values, fortran)  # already contiguous: no copy
 
 
 def test_2d_int_and_bool_become_float64(check):

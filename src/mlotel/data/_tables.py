@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from mlotel.data._builder import FrameBuilder, feature_name, positional_name
-from mlotel.data._columns import is_container, to_column
+from mlotel.data._columns import float_columns, is_container, to_column
 from mlotel.data._frame import Frame, UnreadableInput
 from mlotel.data._pandas import column_getter, is_series, pandas_column, series_array
 
@@ -104,17 +104,17 @@ def read_2d(a: np.ndarray, opt: ReadOptions, name_at: Callable[[int], str]) -> F
     builder = FrameBuilder(n_rows, opt.limit)
     kept = min(width, builder.limit)
     builder.drop(width - kept)
-    # Integers and bools convert as one block: one pass over memory rather than
-    # one strided pass per column.
-    block_convert = a.dtype.kind in "iub" and not opt.labels
+    # Numbers convert as one block: one pass over memory rather than one strided pass
+    # per column, and each column comes out contiguous, ready for its sketch.
+    block_convert = a.dtype.kind == "f" or (a.dtype.kind in "iub" and not opt.labels)
     numbers = None
     for j in range(kept):
         name = name_at(j)
         forced = name in opt.forced
         if block_convert and not forced:
             if numbers is None:
-                numbers = a[:, :kept].astype(np.float64)
-            builder.add(name, numbers[:, j], False)
+                numbers = float_columns(a[:, :kept])
+            builder.add(name, numbers[j], False)
         else:
             add_column(builder, name, to_column(a[:, j], categorical=forced, labels=opt.labels))
     return builder.build()

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from mlotel.data._columns import float_columns
+
 DEFAULT_CAPACITY = 256
 
 
@@ -127,7 +129,7 @@ class MatrixBuffer:
             self._feed(self._block[:fill])
 
     def _feed(self, rows: np.ndarray) -> None:
-        columns = np.ascontiguousarray(rows.T)
+        columns = float_columns(rows)
         for series, values in zip(self.series, columns, strict=True):
             with series.lock:
                 series.state.update(values)
