@@ -29,6 +29,7 @@ _MANT = 52
 _SIGN = 1 << 63
 _U64 = (1 << 64) - 1
 _MIN_NORMAL_BITS = 1 << _MANT  # bits of 2**-1022
+_MAGNITUDE = np.uint64(_SIGN - 1)
 # Octave tables are cached per scale up to this scale (2**(s+5) entries each).
 _TABLE_MAX_SCALE = 12
 # Elements per pass of a multi-pass key computation (512 KiB of uint64: stays in L2).
@@ -58,9 +59,9 @@ class _Window(NamedTuple):
     starts: np.ndarray  # first fine key of each bucket from lo up
     ordinal: np.ndarray  # per fine key (and a dump slot past the end): its position in
     # split_keys, -1 if none
-    # Per split key, the threshold in ``|bits| - 1`` space and the bucket position in the
-    # result.  Tables of one entry per split key (1 in 128), not per fine key, keep the
-    # cached windows small.
+    # Per split key, the smallest ``|bits|`` above its boundary (uint64) and the bucket
+    # position in the result.  Tables of one entry per split key (1 in 128), not per
+    # fine key, keep the cached windows small.
     split_thr: np.ndarray
     split_rel: np.ndarray
 
@@ -93,7 +94,8 @@ def _window(scale: int, f_lo: int, f_hi: int) -> _Window:
     split = thr != 0
     split_keys = np.flatnonzero(split)
     starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
-    split_thr, split_rel = thr[split_keys], index[split_keys] - index[0]
+    split_thr = (thr[split_keys] + 1).astype(np.uint64)
+    split_rel = index[split_keys] - index[0]
     for arr in (split, split_keys, starts, split_thr, split_rel):
         arr.setflags(write=False)
     return _Window(
@@ -142,17 +144,16 @@ def _correct(
     bits: np.ndarray,
     keys: np.ndarray,
 ) -> None:
-    """Move elements of split slices whose ``|bits| - 1`` reaches the slice's threshold
-    one bucket up (from position ``rel`` in ``result`` to ``rel + 1``), in place.
+    """Move elements of split slices whose ``|bits|`` reaches the slice's threshold one
+    bucket up (from position ``rel`` in ``result`` to ``rel + 1``), in place.
 
     Keys past the tables (a dump slot for zeros) are clipped onto the last fine key and
-    have ordinal -1, clipped to 0 in turn: a zero's ``|bits| - 1 = -1`` is below every
+    have ordinal -1, clipped to 0 in turn: a zero's ``|bits| = 0`` is below every
     threshold, so it never moves.
     """
     sel = split.take(keys, mode="clip").nonzero()[0]
     pos = ordinal.take(keys.take(sel), mode="clip")
-    x1 = (bits.take(sel) & np.uint64(_SIGN - 1)).view(np.int64) - 1
-    up = pos[x1 >= split_thr.take(pos, mode="clip")]
+    up = pos[(bits.take(sel) & _MAGNITUDE) >= split_thr.take(pos, mode="clip")]
     if up.size:
         moved = np.bincount(split_rel.take(up), minlength=result.size)
         result[:-1] -= moved[:-1]
@@ -220,6 +221,7 @@ class _Pair(NamedTuple):
     neg: _Window
     # The tables of the positive window followed by those of the negative one.
     split: np.ndarray
+    split_keys: np.ndarray
     ordinal: np.ndarray
     split_thr: np.ndarray
     split_rel: np.ndarray  # bucket positions in concatenate((positive, negative result))
@@ -234,9 +236,9 @@ def _pair(scale: int, fp: tuple[int, int], fn: tuple[int, int]) -> _Pair:
     split_keys = np.concatenate((pos.split_keys, neg.split_keys + pos.split.size))
     split_thr = np.concatenate((pos.split_thr, neg.split_thr))
     split_rel = np.concatenate((pos.split_rel, neg.split_rel + n_pos))
-    for arr in (split, split_thr, split_rel):
+    for arr in (split, split_keys, split_thr, split_rel):
         arr.setflags(write=False)
-    return _Pair(pos, neg, split, _ordinals(split, split_keys), split_thr, split_rel)
+    return _Pair(pos, neg, split, split_keys, _ordinals(split, split_keys), split_thr, split_rel)
 
 
 def bucket_mixed(
@@ -296,11 +298,8 @@ def bucket_mixed(
     keys = keys.view(np.int64)
     fine = np.bincount(keys, minlength=total + 1)
     pair = _pair(scale, fp, fn)
-    fine_p, fine_n = fine[:wp], fine[wp:total]
-    result = np.concatenate((_coarse(fine_p, pair.pos), _coarse(fine_n, pair.neg)))
-    if (pair.pos.split_keys.size and fine_p.take(pair.pos.split_keys).any()) or (
-        pair.neg.split_keys.size and fine_n.take(pair.neg.split_keys).any()
-    ):
+    result = np.concatenate((_coarse(fine[:wp], pair.pos), _coarse(fine[wp:total], pair.neg)))
+    if pair.split_keys.size and fine.take(pair.split_keys).any():
         _correct(result, pair.split, pair.ordinal, pair.split_thr, pair.split_rel, bits, keys)
     n_pos = pair.pos.starts.size + pair.pos.has_top
     return (pair.pos.lo, result[:n_pos]), (pair.neg.lo, result[n_pos:]), int(fine[total])

@@ -22,6 +22,8 @@ __all__ = ["ExponentialHistogram"]
 
 _FORMAT_VERSION = 1
 _SIGN_BIT = 1 << 63
+# A sum of values below this in magnitude, times their number, cannot overflow.
+_SUM_SAFE = 1e307
 _MIN_NORMAL_BITS = 1 << 52  # bits of 2**-1022
 
 
@@ -122,13 +124,21 @@ class ExponentialHistogram:
         x = as_float64(values)
         if x.size == 0:
             return
-        total = _sum(x)
-        if not math.isfinite(total):
-            x = self._take_non_finite(x)
-            if x.size == 0:
-                return
+        # min/max first: they are NaN or infinite exactly when a value is, and they
+        # bound the sum, which then needs no overflow guard (that guard costs a few
+        # microseconds per call).
+        lo, hi = float(np.minimum.reduce(x)), float(np.maximum.reduce(x))
+        if math.isfinite(lo) and math.isfinite(hi) and max(-lo, hi) * x.size < _SUM_SAFE:
+            total = float(np.add.reduce(x))
+        else:
             total = _sum(x)
-        self._add_finite(x, total, float(x.min()), float(x.max()))
+            if not math.isfinite(total):
+                x = self._take_non_finite(x)
+                if x.size == 0:
+                    return
+                total = _sum(x)
+            lo, hi = float(np.minimum.reduce(x)), float(np.maximum.reduce(x))
+        self._add_finite(x, total, lo, hi)
 
     def _take_non_finite(self, x: np.ndarray) -> np.ndarray:
         """Count NaN/inf in ``x``; return the finite values."""
@@ -208,10 +218,10 @@ class ExponentialHistogram:
         # In bits - 1 zeros wrap out of the way (see _add_mixed).
         minus_one = np.subtract(x.view(np.uint64), np.uint64(1))
         if negative:
-            low = int(minus_one.view(np.int64).min()) + _SIGN_BIT + 1
+            low = int(np.minimum.reduce(minus_one.view(np.int64))) + _SIGN_BIT + 1
             bits = (low, float_bits(-lo))
         else:
-            bits = (int(minus_one.min()) + 1, float_bits(hi))
+            bits = (int(np.minimum.reduce(minus_one)) + 1, float_bits(hi))
         scale = self._fit_scale(None if negative else bits, bits if negative else None)
         out = bucket_same_sign_zeros(x, negative, *bits, scale, minus_one)
         if out is None:
@@ -228,13 +238,13 @@ class ExponentialHistogram:
         # As unsigned ints the smallest bits are the smallest positive magnitude, as
         # signed ints the smallest are 2**63 below the smallest negative magnitude;
         # +0.0 / -0.0 show up as 0 in either.  In bits - 1 zeros wrap out of the way.
-        pos_lo = int(bits.min())
-        neg_lo = int(bits.view(np.int64).min()) + _SIGN_BIT
+        pos_lo = int(np.minimum.reduce(bits))
+        neg_lo = int(np.minimum.reduce(bits.view(np.int64))) + _SIGN_BIT
         minus_one = None
         if pos_lo == 0 or neg_lo == 0:
             minus_one = np.subtract(bits, np.uint64(1))
-            pos_lo = int(minus_one.min()) + 1
-            neg_lo = int(minus_one.view(np.int64).min()) + _SIGN_BIT + 1
+            pos_lo = int(np.minimum.reduce(minus_one)) + 1
+            neg_lo = int(np.minimum.reduce(minus_one.view(np.int64))) + _SIGN_BIT + 1
         if self.scale > 0 and min(pos_lo, neg_lo) < _MIN_NORMAL_BITS:
             return False  # subnormals: the sign-split path clamps them
         pos_bits, neg_bits = (pos_lo, float_bits(hi)), (neg_lo, float_bits(-lo))
@@ -251,6 +261,12 @@ class ExponentialHistogram:
     def _fit_scale(self, pos_bits: tuple[int, int] | None, neg_bits: tuple[int, int] | None) -> int:
         """Largest scale <= current at which state plus the new magnitudes fit."""
         scale = self.scale
+        if (
+            (pos_bits or neg_bits)
+            and _within(self.positive, pos_bits, scale)
+            and _within(self.negative, neg_bits, scale)
+        ):
+            return scale  # the usual case: no occupied range grows (the state fits already)
         ranges = []
         for store, bits in ((self.positive, pos_bits), (self.negative, neg_bits)):
             lo_hi = store.index_range
@@ -491,6 +507,15 @@ def _mostly_zeros(x: np.ndarray) -> bool:
     the previous one."""
     sample = x[:: max(1, x.size >> 10)]
     return 4 * int(np.count_nonzero(sample == 0.0)) > sample.size
+
+
+def _within(store: BucketStore, bits: tuple[int, int] | None, scale: int) -> bool:
+    """Whether magnitudes with IEEE bits in ``bits`` all map into ``store``'s occupied
+    buckets at ``scale`` (trivially, when there are none)."""
+    if bits is None:
+        return True
+    bounds = store.bits_bounds(scale)
+    return bounds is not None and bounds[0] <= bits[0] and bits[1] <= bounds[1]
 
 
 def _downscale_needed(ranges: list[tuple[int, int]], max_size: int) -> int:

@@ -191,6 +191,23 @@ def index_of_bits(bits: int, scale: int) -> int:
     return ((exponent - _EXP_BIAS) << scale) + kf - 1 + (lo <= mantissa) + (hi <= mantissa)
 
 
+def lowest_bits(index: int, scale: int) -> int:
+    """Smallest IEEE bits of a positive double that maps to ``index`` or above at
+    ``scale`` (the inverse of :func:`index_of_bits` on bucket starts): 1 when every
+    positive double does, the bits of ``inf`` when no finite one does."""
+    if scale <= 0:
+        exponent, k = index << -scale, 0
+    else:
+        exponent, k = index >> scale, index & ((1 << scale) - 1)
+    biased = exponent + _EXP_BIAS
+    if biased < 1:
+        return 1
+    if biased > 2046:
+        return 0x7FF << _MANTISSA_BITS
+    threshold = 0 if k == 0 else int(_threshold_chunk(scale, k // _CHUNK)[k % _CHUNK])
+    return ((biased << _MANTISSA_BITS) | threshold) + 1
+
+
 def index_of(value: float, scale: int) -> int:
     """Scalar :func:`map_to_index` for one positive finite float."""
     return index_of_bits(float_bits(value), _check_scale(scale))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mlotel.sketches.mapping import lowest_bits
+
 __all__ = ["BucketStore"]
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -19,11 +21,12 @@ class BucketStore:
     decides when to :meth:`downscale`.
     """
 
-    __slots__ = ("offset", "counts")
+    __slots__ = ("offset", "counts", "_bounds")
 
     def __init__(self, offset: int = 0, counts: np.ndarray | None = None) -> None:
         self.offset = 0
         self.counts = _EMPTY
+        self._bounds: tuple[int, int, int, int, int] | None = None
         if counts is not None:
             self._set(int(offset), np.asarray(counts, dtype=np.int64))
 
@@ -37,6 +40,20 @@ class BucketStore:
         if self.counts.size == 0:
             return None
         return self.offset, self.offset + self.counts.size - 1
+
+    def bits_bounds(self, scale: int) -> tuple[int, int] | None:
+        """IEEE bits ``(low, high)`` of the positive magnitudes that map into the occupied
+        buckets at ``scale`` (``None`` when empty): values within them leave the occupied
+        range, and so the histogram's scale, as they are.  Cached until the store changes."""
+        size = self.counts.size
+        if size == 0:
+            return None
+        cached = self._bounds
+        if cached is None or cached[:3] != (scale, self.offset, size):
+            low = lowest_bits(self.offset, scale)
+            high = lowest_bits(self.offset + size, scale) - 1
+            cached = self._bounds = (scale, self.offset, size, low, high)
+        return cached[3], cached[4]
 
     @property
     def total(self) -> int:
@@ -63,22 +80,29 @@ class BucketStore:
         self.add_counts(lo, np.bincount(indices - lo))
 
     def add_counts(self, offset: int, counts: np.ndarray) -> None:
-        """Add ``counts[i]`` to bucket ``offset + i``."""
+        """Add ``counts[i]`` (>= 0) to bucket ``offset + i``."""
         counts = np.asarray(counts, dtype=np.int64)
-        if counts.size == 0:
+        nz = counts.nonzero()[0]
+        if nz.size == 0:
             return
-        if self.counts.size == 0:
-            self._set(offset, counts.copy())
+        first, last = int(nz[0]), int(nz[-1])
+        offset, counts = offset + first, counts[first : last + 1]
+        mine = self.counts
+        start = offset - self.offset
+        if mine.size and start >= 0 and start + counts.size <= mine.size:
+            # Inside the occupied range (the usual case): its ends stay non-zero.
+            merged = mine.copy()  # copy: arrays may be shared after copy()
+            merged[start : start + counts.size] += counts
+            self.counts = merged
+            return
+        if mine.size == 0:
+            self.offset, self.counts = offset, counts.copy()
             return
         lo = min(self.offset, offset)
-        hi = max(self.offset + self.counts.size, offset + counts.size)
-        if lo == self.offset and hi == self.offset + self.counts.size:
-            merged = self.counts.copy()  # copy: arrays may be shared after copy()
-        else:
-            merged = np.zeros(hi - lo, dtype=np.int64)
-            merged[self.offset - lo : self.offset - lo + self.counts.size] = self.counts
+        merged = np.zeros(max(self.offset + mine.size, offset + counts.size) - lo, dtype=np.int64)
+        merged[self.offset - lo : self.offset - lo + mine.size] = mine
         merged[offset - lo : offset - lo + counts.size] += counts
-        self._set(lo, merged)
+        self.offset, self.counts = lo, merged  # both ends non-zero: canonical
 
     def merge(self, other: BucketStore) -> None:
         """Add another store's counts (same scale assumed)."""
