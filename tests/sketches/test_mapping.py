@@ -153,3 +153,22 @@ def test_scale_range_is_checked() -> None:
         map_to_index(np.array([1.0]), 21)
     with pytest.raises(ValueError):
         lower_boundary(0, -11)
+
+
+@pytest.mark.parametrize("scale", [-10, -3, 0, 1, 3, 7, 12, 20])
+def test_lowest_bits_is_the_start_of_each_bucket(scale: int) -> None:
+    from mlotel.sketches.mapping import _subnormal_index, index_of_bits, lowest_bits
+
+    first = _subnormal_index(scale)
+    last = index_of_bits(0x7FEFFFFFFFFFFFFF, scale)  # the largest double's bucket
+    rng = np.random.default_rng(scale + 40)
+    indices = [first, first + 1, last, last - 1, 0, 1, -1, *rng.integers(first, last + 1, 200).tolist()]
+    for index in indices:
+        bits = lowest_bits(index, scale)
+        if index <= first:
+            assert bits == 1  # every positive double maps at or above it
+        elif index > last:
+            assert bits > 0x7FEFFFFFFFFFFFFF  # no finite double does
+        else:
+            assert index_of_bits(bits, scale) == index
+            assert index_of_bits(bits - 1, scale) == index - 1
