@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,8 @@ _FORMAT_VERSION = 1
 _SIGN_BIT = 1 << 63
 # A sum of values below this in magnitude, times their number, cannot overflow.
 _SUM_SAFE = 1e307
+# Longest piece of a batch sketched in one go (see update()).
+_PIECE = 1 << 17
 _MIN_NORMAL_BITS = 1 << 52  # bits of 2**-1022
 
 
@@ -121,24 +124,34 @@ class ExponentialHistogram:
     # -- updates -----------------------------------------------------------------
     def update(self, values: Any) -> None:
         """Add a batch of values (any real/bool array-like; NaN/None -> ``missing``)."""
-        x = as_float64(values)
-        if x.size == 0:
-            return
-        # min/max first: they are NaN or infinite exactly when a value is, and they
-        # bound the sum, which then needs no overflow guard (that guard costs a few
-        # microseconds per call).
-        lo, hi = float(np.minimum.reduce(x)), float(np.maximum.reduce(x))
-        if math.isfinite(lo) and math.isfinite(hi) and max(-lo, hi) * x.size < _SUM_SAFE:
-            total = float(np.add.reduce(x))
-        else:
-            total = _sum(x)
+        for piece, total, lo, hi in self._finite_pieces(as_float64(values)):
+            self._add_finite(piece, total, lo, hi)
+
+    def _finite_pieces(self, x: np.ndarray) -> Iterator[tuple[np.ndarray, float, float, float]]:
+        """``(values, sum, min, max)`` of the finite values of ``x``, in pieces; NaN and
+        infinities are counted on the way.
+
+        A long batch goes in pieces of at most ``_PIECE`` values, each taken through all
+        its passes while it is in the CPU cache; the state after the pieces is the state
+        after the whole batch (updates are order-free), ``sum`` up to rounding.
+        """
+        n = x.size
+        step = -(-n // -(-n // _PIECE)) if n > _PIECE else n
+        for start in range(0, n, max(step, 1)):
+            piece = x[start : start + step]
+            # min/max first: they are NaN or infinite exactly when a value is, and they
+            # bound the sum, which then needs no overflow guard (a few microseconds).
+            lo, hi = float(np.minimum.reduce(piece)), float(np.maximum.reduce(piece))
+            if math.isfinite(lo) and math.isfinite(hi) and max(-lo, hi) * piece.size < _SUM_SAFE:
+                yield piece, float(np.add.reduce(piece)), lo, hi
+                continue
+            total = _sum(piece)
             if not math.isfinite(total):
-                x = self._take_non_finite(x)
-                if x.size == 0:
-                    return
-                total = _sum(x)
-            lo, hi = float(np.minimum.reduce(x)), float(np.maximum.reduce(x))
-        self._add_finite(x, total, lo, hi)
+                piece = self._take_non_finite(piece)
+                if piece.size == 0:
+                    continue
+                total = _sum(piece)
+            yield piece, total, float(np.minimum.reduce(piece)), float(np.maximum.reduce(piece))
 
     def _take_non_finite(self, x: np.ndarray) -> np.ndarray:
         """Count NaN/inf in ``x``; return the finite values."""

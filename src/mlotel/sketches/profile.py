@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from mlotel.sketches._convert import _sum, as_float64
+from mlotel.sketches._convert import as_float64
 from mlotel.sketches.exponential import ExponentialHistogram
 from mlotel.sketches.frequent import FrequentItems
 from mlotel.sketches.moments import Moments
@@ -107,17 +106,9 @@ class NumericProfile:
             self._update_array(x)
 
     def _update_array(self, x: np.ndarray) -> None:
-        if x.size == 0:
-            return
-        total = _sum(x)
-        if not math.isfinite(total):
-            x = self._histogram._take_non_finite(x)
-            if x.size == 0:
-                return
-            total = _sum(x)
-        lo, hi = float(x.min()), float(x.max())
-        self._histogram._add_finite(x, total, lo, hi)
-        self._moments._add_finite(x, total, lo, hi)
+        for piece, total, lo, hi in self._histogram._finite_pieces(x):
+            self._histogram._add_finite(piece, total, lo, hi)
+            self._moments._add_finite(piece, total, lo, hi)
 
     def merge(self, other: NumericProfile) -> None:
         if not isinstance(other, NumericProfile):
