@@ -52,7 +52,7 @@ APP = textwrap.dedent(
     step("down1", traces=dropped["traces"], longest=longest)
     serve("up1", CALLS["up1"])
     mlotel.force_flush()
-    step("up1")
+    step("up1", traces=dropped["traces"])
     serve("down2", CALLS["down2"])
     all_failed(CALLS["down1"] + CALLS["down2"])
     step("down2", traces=dropped["traces"], metrics=dropped["metrics"], longest=longest)
@@ -78,13 +78,17 @@ def test_outage_from_start_and_mid_run_then_recovery(collector):
         collector.start()
         app.go()
 
-        app.wait_step("up1")
-        receiver.wait_for_spans(name="predict up1", count=CALLS["up1"], timeout=20)  # resumed
+        up1 = app.wait_step("up1")
+        receiver.wait_for_spans(
+            name="predict up1", count=CALLS["up1"] - (int(up1["traces"]) - CALLS["down1"]), timeout=20
+        )  # resumed
         collector.stop()  # down mid-run
         app.go()
 
         down2 = app.wait_step("down2")
-        assert int(down2["traces"]) == CALLS["down1"] + CALLS["down2"]
+        # Every span of the second outage is counted (the collector refuses connections:
+        # nothing of it can have arrived).
+        assert int(down2["traces"]) - int(up1["traces"]) == CALLS["down2"]
         assert int(down2["metrics"]) > 0  # failed metric exports are counted too (their points)
         collector.start()
         app.go()
@@ -97,10 +101,14 @@ def test_outage_from_start_and_mid_run_then_recovery(collector):
     spans = receiver.spans()
     by_phase = {phase: sum(1 for s in spans if s.name == f"predict {phase}") for phase in CALLS}
     assert by_phase["down1"] == by_phase["down2"] == 0
-    assert by_phase["up1"] == CALLS["up1"]
-    assert by_phase["up2"] == CALLS["up2"]
-    # Exact accounting: delivered + counted as dropped == every call.
-    assert sum(by_phase.values()) + dropped_traces == sum(CALLS.values())
+    # While the collector is up, every span arrives or is counted: an export that times
+    # out right after the collector came back is counted although the collector may have
+    # taken it (OTLP delivery is at least once), so delivered + counted >= calls, and the
+    # count never exceeds what the phase sent.
+    dropped_in = {"up1": int(up1["traces"]) - CALLS["down1"], "up2": dropped_traces - int(down2["traces"])}
+    for phase, lost in dropped_in.items():
+        assert 0 <= lost <= CALLS[phase]
+        assert by_phase[phase] + lost >= CALLS[phase]
 
     # Cumulative metrics lose nothing during an outage: every call of every phase is counted.
     duration = receiver.latest_metric("ml.prediction.duration")
