@@ -402,3 +402,37 @@ def test_from_otlp_without_sum_min_max_uses_the_bucket_bounds() -> None:
 def test_from_otlp_rejects_scales_below_the_minimum() -> None:
     with pytest.raises(ValueError, match="scale"):
         ExponentialHistogram.from_otlp({"scale": -11, "positive": {"bucketCounts": ["1"]}})
+
+
+def test_store_bits_bounds_follow_the_occupied_buckets() -> None:
+    from mlotel.sketches.mapping import index_of
+
+    store = BucketStore()
+    assert store.bits_bounds(3) is None
+    store.add_counts(index_of(1.0, 3), np.array([2, 0, 1]))
+    low, high = store.bits_bounds(3)
+    assert map_to_index(np.array([low], dtype=np.uint64).view(np.float64), 3)[0] == store.offset
+    assert map_to_index(np.array([low - 1], dtype=np.uint64).view(np.float64), 3)[0] == store.offset - 1
+    top = store.offset + store.counts.size - 1
+    assert map_to_index(np.array([high], dtype=np.uint64).view(np.float64), 3)[0] == top
+    assert map_to_index(np.array([high + 1], dtype=np.uint64).view(np.float64), 3)[0] == top + 1
+    store.add_counts(top + 5, np.array([1]))  # the range grows: the cached bounds follow
+    assert store.bits_bounds(3)[1] > high and store.bits_bounds(3)[0] == low
+
+
+def test_batches_inside_and_outside_the_occupied_range_keep_the_exact_scale() -> None:
+    rng = np.random.default_rng(11)
+    whole = ExponentialHistogram(max_size=40)
+    parts = ExponentialHistogram(max_size=40)
+    batches = [rng.lognormal(0, 1, 5000), rng.lognormal(0, 0.5, 5000), rng.lognormal(0, 3, 5000)]
+    scales = []
+    for batch in batches:
+        before = parts.positive.index_range
+        parts.update(batch)
+        scales.append(parts.scale)
+        if len(scales) == 2:  # inside the first batch's buckets: nothing moved
+            assert parts.positive.index_range == before
+    assert scales[2] < scales[1] == scales[0]  # the wide third batch forced a downscale
+    whole.update(np.concatenate(batches))
+    assert (parts.scale, parts.positive) == (whole.scale, whole.positive)
+    assert parts.positive == _reference_store(np.concatenate(batches), parts.scale)
