@@ -82,13 +82,38 @@ def identity_of(module):
     return instrumentor("torch").identify(module, "forward").params_hash
 
 
-def test_tensors_reach_numpy_without_a_copy_on_the_host():
-    from mlotel.instrumentation.torch import to_host
+def test_tensors_are_read_after_the_call_by_the_shared_reader():
+    from mlotel.data._tensors import to_host
+    from mlotel.instrumentation.torch import sketchable
 
     t = torch.arange(12, dtype=torch.float32).reshape(4, 3).requires_grad_()
-    array = to_host(t)
+    assert sketchable(t) is t  # nothing copied before the model runs; mlotel.data reads it later
+    array = to_host(t)  # what the sketches get: a view, no copy, on the host
     assert isinstance(array, np.ndarray) and np.shares_memory(array, t.detach().numpy())
+    assert t.requires_grad and t.grad_fn is None
     half = to_host(torch.ones(2, 2, dtype=torch.bfloat16))
     assert half.dtype == np.float32 and half.sum() == 4
-    images = to_host(torch.zeros(5, 3, 8, 8))  # more than 2-D: batch size only
+    images = sketchable(torch.zeros(5, 3, 8, 8))  # more than 2-D: batch size only
     assert images.shape == (5, 0)
+    assert sketchable(torch.eye(3).to_sparse()).shape == (3, 0)
+
+
+def test_grad_mode_and_bfloat16_outputs_are_sketched(telemetry):
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    x = torch.randn(64, 4)
+    instrument("torch", tracer_provider=telemetry.tracer_provider)
+    try:
+        out = net(x)  # grad mode: the output requires grad
+        half = net.to(torch.bfloat16)(x.bfloat16())
+    finally:
+        uninstrument("torch")
+    assert out.requires_grad and out.grad_fn is not None
+    metrics = telemetry.collect()
+    assert sc.FAULT_COUNT not in metrics
+    host = np.concatenate([out.detach().numpy(), half.detach().float().numpy()]).astype(np.float64)
+    outputs = {p.attributes[sc.OUTPUT_NAME]: p for p in metrics[sc.PREDICTION_VALUE].data.data_points}
+    assert set(outputs) == {"0", "1"}
+    for j in range(2):
+        assert outputs[str(j)].count == 128
+        assert outputs[str(j)].sum == pytest.approx(float(host[:, j].sum()), rel=1e-9)

@@ -24,6 +24,7 @@ from mlotel.data._tables import (
     select,
     select_by_name,
 )
+from mlotel.data._tensors import is_tensor, to_host_columns
 
 __all__ = ["read_input"]
 
@@ -84,13 +85,24 @@ def _read(obj: Any, opt: ReadOptions) -> Frame:
         return _read_array(
             np.array([obj], dtype=object) if isinstance(obj, (int, float)) else np.array(obj), opt
         )
-    if array_like(obj):
-        try:
-            array = np.asarray(obj)
-        except Exception as exc:  # e.g. a GPU tensor, or one that requires grad
-            raise UnreadableInput(f"{type(obj).__name__} could not be converted to a numpy array") from exc
-        return _read_array(array, opt)
+    if is_tensor(obj):  # after every numpy/pandas/Python path: they never pay for this check
+        return _read_tensor(obj, opt)
     raise UnreadableInput(f"cannot read a {type(obj).__name__} as rows of features")
+
+
+def _read_tensor(obj: Any, opt: ReadOptions) -> Frame:
+    # Columns beyond the bound stay on the device: only the ones sketched are copied.
+    array, left_out = to_host_columns(obj, opt.limit)
+    if not left_out:
+        return _read_array(array, opt)
+    names = opt.names
+    kept = array.shape[1]
+    if names is not None:
+        if len(names) != kept + left_out:
+            raise UnreadableInput(f"{len(names)} feature names given for data with {kept + left_out} columns")
+        opt = ReadOptions(names[:kept], opt.forced, opt.limit, opt.labels)
+    frame = _read_array(array, opt)
+    return Frame(frame.n_rows, frame.columns, frame.dropped_columns + left_out)
 
 
 def _read_array(a: np.ndarray, opt: ReadOptions) -> Frame:

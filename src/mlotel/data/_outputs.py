@@ -11,7 +11,8 @@ from mlotel.data._builder import FrameBuilder, feature_name
 from mlotel.data._columns import to_column
 from mlotel.data._frame import Frame, UnreadableInput
 from mlotel.data._pandas import is_dataframe, is_pandas, is_series, pandas_column, series_array
-from mlotel.data._tables import ReadOptions, add_column, array_like, read_2d, read_dataframe, read_records
+from mlotel.data._tables import ReadOptions, add_column, read_2d, read_dataframe, read_records
+from mlotel.data._tensors import is_tensor, to_host, top_class
 
 __all__ = ["ARGMAX", "MAX_PROBA", "PREDICTION", "read_output"]
 
@@ -89,12 +90,13 @@ def _read_one(obj: Any, names: list[str] | None, max_classes: int) -> Frame:
         return _read_array(array, names, opt)
     if isinstance(obj, _SCALARS):
         return _read_array(np.array([obj]), names, opt)
-    if array_like(obj):
-        try:
-            array = np.asarray(obj)
-        except Exception as exc:  # e.g. a GPU tensor, or one that requires grad
-            raise UnreadableInput(f"{type(obj).__name__} could not be converted to a numpy array") from exc
-        return _read_array(array, names, opt)
+    if is_tensor(obj):  # after every numpy/pandas/Python path: they never pay for this check
+        best = top_class(obj, opt.limit)
+        if best is not None:  # too many classes: only the winning score and class leave the device
+            scores, winner, width = best
+            _check_class_names(names, width)
+            return _top_class_frame(scores, winner, width, names)
+        return _read_array(to_host(obj), names, opt)
     raise UnreadableInput(f"cannot read a {type(obj).__name__} as model output")
 
 
@@ -112,21 +114,24 @@ def _read_array(a: np.ndarray, names: list[str] | None, opt: ReadOptions) -> Fra
     if a.ndim != 2:
         raise UnreadableInput(f"a {a.ndim}-D output has no rows-by-classes reading")
     width = a.shape[1]
-    if names is not None and len(names) != width:
-        raise UnreadableInput(f"{len(names)} class names given for an output with {width} columns")
+    _check_class_names(names, width)
     if width > opt.limit and a.dtype.kind == "f":
-        return _read_top_class(a, names)
+        # Too many classes to keep one column each: keep the winning score and class.
+        winner = a.argmax(axis=1)
+        best = np.take_along_axis(a, winner[:, None], axis=1)[:, 0].astype(np.float64)
+        return _top_class_frame(best, winner, width, names)
     return read_2d(a, opt, _index_name if names is None else names.__getitem__)
 
 
-def _read_top_class(scores: np.ndarray, names: list[str] | None) -> Frame:
-    # Too many classes to keep one column each: keep the winning score and class.
-    builder = FrameBuilder(scores.shape[0], 2)
-    builder.drop(scores.shape[1])
-    winner = scores.argmax(axis=1)
-    builder.add(
-        MAX_PROBA, np.take_along_axis(scores, winner[:, None], axis=1)[:, 0].astype(np.float64), False
-    )
+def _check_class_names(names: list[str] | None, width: int) -> None:
+    if names is not None and len(names) != width:
+        raise UnreadableInput(f"{len(names)} class names given for an output with {width} columns")
+
+
+def _top_class_frame(best: np.ndarray, winner: np.ndarray, width: int, names: list[str] | None) -> Frame:
+    builder = FrameBuilder(best.shape[0], 2)
+    builder.drop(width)
+    builder.add(MAX_PROBA, best, False)
     builder.add(ARGMAX, winner if names is None else np.asarray(names, dtype=object)[winner], True)
     return builder.build()
 

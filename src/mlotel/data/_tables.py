@@ -16,6 +16,7 @@ from mlotel.data._builder import FrameBuilder, feature_name, positional_name
 from mlotel.data._columns import float_columns, is_container, to_column
 from mlotel.data._frame import Frame, UnreadableInput
 from mlotel.data._pandas import column_getter, is_series, pandas_column, series_array
+from mlotel.data._tensors import is_tensor, to_host
 
 __all__ = [
     "ABSENT",
@@ -281,6 +282,11 @@ def _plain_number(value: object, labels: bool) -> bool:
 def _scalar_column(value: object, categorical: bool, labels: bool) -> tuple[np.ndarray, bool] | None:
     if isinstance(value, np.generic):
         return to_column(np.array([value]), categorical=categorical, labels=labels)
+    if getattr(value, "ndim", None) == 0 and is_tensor(value):  # a 0-d tensor: {"age": tensor(31.)}
+        try:
+            return to_column(to_host(value).reshape(1), categorical=categorical, labels=labels)
+        except UnreadableInput:
+            return None
     if is_container(value):
         return None
     values = np.empty(1, dtype=object)
@@ -298,7 +304,7 @@ def _value_shape(value: object) -> str:
         return "scalar"
     if isinstance(value, (list, tuple)):
         return "column"
-    if isinstance(value, np.ndarray) or array_like(value) or is_series(value):
+    if isinstance(value, np.ndarray) or is_tensor(value) or is_series(value):
         return "scalar" if getattr(value, "ndim", 1) == 0 else "column"
     return "nested" if is_container(value) or hasattr(type(value), "__len__") else "scalar"
 
@@ -306,7 +312,7 @@ def _value_shape(value: object) -> str:
 def _as_1d(value: object) -> np.ndarray | None:
     """``value`` as a 1-D array, or None if it is not 1-D data."""
     try:
-        values = np.asarray(value)
-    except Exception:  # ragged nesting, or a tensor numpy cannot read
+        values = np.asarray(value) if isinstance(value, (list, tuple, np.ndarray)) else to_host(value)
+    except Exception:  # ragged nesting, or a tensor that cannot be read
         return None
     return values if values.ndim == 1 else None

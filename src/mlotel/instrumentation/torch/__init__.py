@@ -4,11 +4,13 @@
 and every submodule it calls passes straight through (no span, no sketch, one context
 variable lookup). Grad mode, ``torch.no_grad`` and inference mode are left as they are.
 
-Data: tensors are read with ``detach()`` and copied to the host at most once each
-(CPU tensors not at all): the input (the first positional argument, else the first
-keyword argument) when it has at most 2 dimensions, and the outputs (a tensor, or the
-tensors of a tuple, list or dict such as a ``ModelOutput``) with at most 2 dimensions.
-Inputs of more dimensions (images, sequences of embeddings) give the batch size only.
+Data: tensors are handed to the sketches as they are and read after the call, only when
+sketched, by :mod:`mlotel.data` (``data/_tensors.py``, shared with ``@mlotel.monitor``):
+``detach()`` and at most one host copy each (CPU tensors none), nothing before the model
+runs. Read: the input (the first positional argument, else the first keyword argument)
+when it has at most 2 dimensions, and the outputs (a tensor, or the tensors of a tuple,
+list or dict such as a ``ModelOutput``) with at most 2 dimensions. Inputs of more
+dimensions (images, sequences of embeddings) and sparse ones give the batch size only.
 
 Identity: ``ml.model.name`` is the module class; ``ml.model.params.hash`` hashes the
 module's ``repr`` (its architecture and layer hyper-parameters) with the names, shapes
@@ -28,28 +30,26 @@ _MAX_DIMS = 2
 _MAX_OUTPUTS = 32
 
 
-def to_host(value: Any) -> Any:
-    """A tensor of at most 2 dimensions as a numpy array (one host copy at most); others as they are.
+def sketchable(value: Any) -> Any:
+    """What the sketches read of a model argument or output.
 
-    A tensor of more dimensions, or a sparse one, becomes a row-only stand-in.
+    A strided tensor of at most 2 dimensions: the tensor itself (``mlotel.data`` copies it
+    to the host once, after the call, and only if it is sketched). A tensor of more
+    dimensions, or a sparse one: a row-only stand-in (batch size, no columns). Anything
+    else: unchanged.
     """
     torch = sys.modules.get("torch")
     if torch is None or not isinstance(value, torch.Tensor):
         return value
     if value.ndim > _MAX_DIMS or value.layout != torch.strided:
         return rows_only(value.shape[0]) if value.ndim else None
-    tensor = value.detach()
-    if tensor.dtype in (torch.bfloat16, torch.float16):
-        tensor = tensor.float()  # numpy has no bfloat16; converted on the device, before the copy
-    if tensor.device.type != "cpu":
-        tensor = tensor.cpu()
-    return tensor.resolve_conj().resolve_neg().numpy()
+    return value
 
 
 def _outputs(result: Any) -> Any:
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(result, torch.Tensor):
-        return to_host(result)
+        return sketchable(result)
     if isinstance(result, dict):  # ModelOutput is an OrderedDict
         items = [(str(k), v) for k, v in list(result.items())[:_MAX_OUTPUTS]]
     elif isinstance(result, tuple | list):
@@ -58,8 +58,13 @@ def _outputs(result: Any) -> Any:
         return result
     out = {}
     for key, value in items:
-        if torch is not None and isinstance(value, torch.Tensor) and value.ndim <= _MAX_DIMS:
-            out[key] = to_host(value)
+        if (
+            torch is not None
+            and isinstance(value, torch.Tensor)
+            and value.ndim <= _MAX_DIMS
+            and value.layout == torch.strided
+        ):
+            out[key] = value
     return out or None
 
 
@@ -85,7 +90,7 @@ class TorchInstrumentor(FrameworkInstrumentor):
 
     def read_input(self, model: Any, args: tuple, kwargs: dict) -> Any:
         value = args[0] if args else next(iter(kwargs.values()), None)
-        return to_host(value)
+        return sketchable(value)
 
     def read_output(self, model: Any, args: tuple, kwargs: dict, result: Any) -> Any:
         return _outputs(result)
