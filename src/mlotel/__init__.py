@@ -23,7 +23,7 @@ from typing import Any
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from mlotel import _config, _runtime
-from mlotel.drift import ReferenceProfile, ReferenceProfileError, build_reference
+from mlotel.drift import ReferenceProfile, ReferenceProfileError, build_reference, profile_current
 from mlotel.instrumentation import instrument, register_model, uninstrument
 from mlotel.monitor import monitor
 from mlotel.outcomes import PredictionHandle, current_prediction_id, prediction_context, record_outcome
@@ -42,6 +42,7 @@ __all__ = [
     "instrument",
     "monitor",
     "prediction_context",
+    "profile_current",
     "record_outcome",
     "register_model",
     "shutdown",

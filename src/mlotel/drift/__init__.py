@@ -20,6 +20,7 @@ from mlotel.drift.profile import (
     ReferenceProfile,
     ReferenceProfileError,
     build_reference,
+    profile_current,
 )
 from mlotel.drift.thresholds import DriftResult, ThresholdPolicy, Thresholds
 
@@ -37,4 +38,5 @@ __all__ = [
     "build_reference",
     "compare_features",
     "compare_profiles",
+    "profile_current",
 ]

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import warnings
+import zlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,6 +38,7 @@ __all__ = [
     "ReferenceProfile",
     "ReferenceProfileError",
     "build_reference",
+    "profile_current",
 ]
 
 #: Value of the ``"format"`` field of a saved profile.
@@ -604,6 +606,68 @@ class ReferenceBuilder:
             features, target=target, n_rows=self._n_rows, quantile_bins=self._quantile_bins
         )
 
+    # -- partial profiles (distributed engines) ---------------------------------------------
+    def options(self) -> dict[str, Any]:
+        """The constructor arguments of this builder (JSON-compatible)."""
+        return {
+            "features": self._features,
+            "categorical": sorted(self._categorical),
+            "target": self._target,
+            "quantile_bins": self._quantile_bins,
+            "max_size": self._max_size,
+            "top_k": self._top_k,
+            "max_features": self._max_features,
+        }
+
+    def merge(self, other: ReferenceBuilder) -> None:
+        """Add the rows ``other`` profiled (e.g. another partition's) to this builder.
+
+        Exact like :meth:`ReferenceProfile.merge`: the result equals one builder fed both
+        inputs, histograms and counts bit for bit, sums up to float rounding, frequent items
+        exactly while the column's distinct values fit in ``top_k``. A column that is
+        missing-only on one side takes the other side's kind, as :meth:`update` does; a
+        column numeric on one side and categorical on the other raises :class:`ValueError`
+        and changes nothing. ``other`` is not changed.
+        """
+        if not isinstance(other, ReferenceBuilder):
+            raise TypeError(f"cannot merge {type(other).__name__} into ReferenceBuilder")
+        if other.options() != self.options():
+            raise ValueError("cannot merge builders with different options")
+        merged = {
+            name: _merge_columns(name, self._profiles.get(name), p) for name, p in other._profiles.items()
+        }
+        self._profiles.update(merged)
+        self._n_rows += other._n_rows
+
+    def to_bytes(self) -> bytes:
+        """This builder's state (options, sketches, rows) as compact bytes; see :meth:`from_bytes`.
+
+        Floats round-trip exactly, so ``from_bytes(b.to_bytes())`` builds the same profile.
+        """
+        state = {
+            "format": _PARTIAL_FORMAT,
+            "options": self.options(),
+            "n_rows": self._n_rows,
+            "columns": [[name, p.to_dict()] for name, p in self._profiles.items()],
+        }
+        return zlib.compress(json.dumps(state, allow_nan=False, separators=(",", ":")).encode(), 1)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ReferenceBuilder:
+        """Inverse of :meth:`to_bytes`. Raises :class:`ValueError` for anything else."""
+        try:
+            state = json.loads(zlib.decompress(data))
+        except (zlib.error, ValueError, TypeError) as exc:
+            raise ValueError(f"not a partial reference profile ({exc})") from None
+        if not isinstance(state, dict) or state.get("format") != _PARTIAL_FORMAT:
+            raise ValueError("not a partial reference profile")
+        builder = cls(**state["options"])
+        builder._n_rows = int(state["n_rows"])
+        for name, d in state["columns"]:
+            kind = NumericProfile if d.get("type") == "numeric" else CategoricalProfile
+            builder._profiles[name] = kind.from_dict(d)
+        return builder
+
 
 def build_reference(
     data: Any,
@@ -630,9 +694,28 @@ def build_reference(
     :class:`Moments` and ``quantile_bins`` reference quantile bins; categorical features
     keep :class:`FrequentItems` with ``k = top_k``.
 
+    A Spark or Dask DataFrame is profiled on its engine, partition by partition, and the
+    partial profiles merged (``target`` must then be a column name): the result equals the
+    one-process profile of the same rows (docs/distributed.md).
+
     Raises :class:`mlotel.data.UnreadableInput` for data the adapters cannot read and
     :class:`ValueError` for a target column absent from ``data`` or of another length.
     """
+    from mlotel.engines import engine_of, profile_frame
+
+    if engine_of(data) is not None:
+        if target is not None and not isinstance(target, str):
+            raise TypeError("with a Spark or Dask DataFrame, target must be the name of one of its columns")
+        options = ReferenceBuilder(
+            features=features,
+            categorical=categorical,
+            target=target,
+            quantile_bins=quantile_bins,
+            max_size=max_size,
+            top_k=top_k,
+            max_features=max_features,
+        ).options()
+        return profile_frame(data, options)
     target_values = None
     name = None
     if isinstance(target, str):
@@ -655,8 +738,80 @@ def build_reference(
     return builder.build()
 
 
+def profile_current(
+    data: Any,
+    reference: ReferenceProfile,
+    features: Sequence[str] | None = None,
+) -> ReferenceProfile:
+    """Profile current (serving, scoring) data the way ``reference`` was profiled, for
+    ``reference.compare(profile_current(data, reference))``.
+
+    The reference's categorical columns are read as categorical, and its target column is
+    profiled as the target when ``data`` has it (labels, or predictions under the target's
+    name); otherwise only the features are. ``data`` is anything :func:`build_reference`
+    accepts, a Spark or Dask DataFrame included; the histogram and top-K sizes are the
+    reference's.
+    """
+    columns = reference.columns().values()
+    categorical = [f.name for f in columns if f.kind == "categorical"]
+    target = None if reference.target is None else reference.target.name
+    if target is not None and not _has_column(data, target):
+        target = None
+    sizes = [f.histogram.max_size for f in columns if f.histogram is not None]
+    tops = [f.frequent.k for f in columns if f.frequent is not None]
+    return build_reference(
+        data,
+        features=features,
+        categorical=categorical,
+        target=target,
+        quantile_bins=reference.quantile_bins,
+        max_size=max(sizes, default=DEFAULT_MAX_SIZE),
+        top_k=max(tops, default=DEFAULT_TOP_K),
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Helpers
+
+
+def _has_column(data: Any, name: str) -> bool:
+    """Whether ``data`` has a column ``name`` (dicts, pandas/Spark/Dask frames, structured
+    arrays); False for unnamed data."""
+    if isinstance(data, Mapping):
+        return name in data
+    names = getattr(getattr(data, "dtype", None), "names", None)
+    if names is not None:
+        return name in names
+    columns = getattr(data, "columns", None)
+    return columns is not None and name in [str(c) for c in columns]
+
+
+_PARTIAL_FORMAT = "mlotel.partial_profile.v1"
+
+
+def _merge_columns(
+    name: str,
+    mine: NumericProfile | CategoricalProfile | None,
+    theirs: NumericProfile | CategoricalProfile,
+) -> NumericProfile | CategoricalProfile:
+    """``mine`` plus ``theirs`` as a new sketch; a missing-only side adopts the other's kind."""
+    if mine is None:
+        return theirs.copy()
+    if type(mine) is not type(theirs):
+        if mine.count == mine.missing:
+            mine, theirs = theirs, mine
+        elif theirs.count != theirs.missing:
+            kinds = ["numeric" if isinstance(p, NumericProfile) else "categorical" for p in (mine, theirs)]
+            raise ValueError(
+                f"column {name!r} is {kinds[0]} in some rows and {kinds[1]} in others; "
+                "name it as categorical to force one kind"
+            )
+        out = mine.copy()
+        out.update(all_missing(theirs.missing, isinstance(out, CategoricalProfile)))
+        return out
+    out = mine.copy()
+    out.merge(theirs)
+    return out
 
 
 def _to_reference(
