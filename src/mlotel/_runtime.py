@@ -22,7 +22,7 @@ from mlotel import _config, _faults
 from mlotel import _semconv as sc
 from mlotel.export import _bridge
 from mlotel.export._aggregates import Registry
-from mlotel.export._setup import Providers, build_providers, set_drop_sink
+from mlotel.export._setup import Providers, build_providers, set_drop_sink, set_exiting
 from mlotel.version import __version__
 
 _logger = logging.getLogger("mlotel")
@@ -149,7 +149,7 @@ def _resolve(config: _config.Config | None, explicit: dict[str, Any] | None = No
         set_drop_sink(runtime.drop_sink)
         _runtime = runtime
         if not _atexit_registered:
-            atexit.register(shutdown)
+            atexit.register(_at_exit)
             _atexit_registered = True
         return runtime
 
@@ -259,34 +259,44 @@ def force_flush(timeout: float | None = None) -> bool:
     return _bounded("flush", flush, timeout)
 
 
-def _release(runtime: Runtime) -> None:
+def _flush_all(providers: list[Any], millis: int) -> None:
+    for provider in providers:
+        flush = getattr(provider, "force_flush", None)
+        if flush is not None and not getattr(provider, "_shutdown", False):
+            try:
+                flush(millis)
+            except Exception as exc:  # one provider's failed flush must not skip the others
+                _logger.debug("mlotel: flushing %s failed: %s", type(provider).__name__, exc)
+
+
+def _release(runtime: Runtime, flush_theirs: bool = False, keep_attached: bool = False) -> None:
+    """Stop using ``runtime``'s providers: shut down the ones mlotel built, leave the others running.
+
+    ``flush_theirs``: export what is pending in the application's providers first (mlotel's
+    metrics are attached to its readers). ``keep_attached``: leave mlotel's metrics on the
+    application's readers, for their own final collection at exit.
+    """
     providers = runtime.providers
     if providers is None:
         return
-    if not providers.owned:
-        _bridge.detach(providers.meter_provider)
-        return
-    owned = getattr(providers, "owned_parts", (True, True, True))
-    parts = [
-        p
-        for p, mine in zip(
-            (providers.tracer_provider, providers.meter_provider, providers.logger_provider),
-            owned,
-            strict=True,
-        )
-        if mine
-    ]
-    if not owned[1]:
-        _bridge.detach(providers.meter_provider)
-
-    for provider in parts:
+    owned = getattr(providers, "owned_parts", (True, True, True)) if providers.owned else (False,) * 3
+    every = (providers.tracer_provider, providers.meter_provider, providers.logger_provider)
+    mine = [p for p, is_mine in zip(every, owned, strict=True) if is_mine]
+    theirs = [p for p, is_mine in zip(every, owned, strict=True) if not is_mine]
+    for provider in mine:
         setattr(provider, _RELEASED, True)
+    timeout = runtime.config.shutdown_timeout
 
     def stop() -> None:
-        for provider in parts:
+        if flush_theirs:
+            _flush_all(theirs, int(timeout * 1000))
+        for provider in mine:
             provider.shutdown()
 
-    _bounded("shutdown", stop, runtime.config.shutdown_timeout)
+    if mine or (flush_theirs and theirs):
+        _bounded("shutdown", stop, timeout)
+    if not owned[1] and not keep_attached:
+        _bridge.detach(providers.meter_provider)
 
 
 def shutdown() -> None:
@@ -296,9 +306,27 @@ def shutdown() -> None:
         runtime = _runtime
         if runtime is None or not runtime.enabled:
             return
-        _release(runtime)
+        _release(runtime, flush_theirs=True)
         # Keep a disabled runtime: calls after shutdown pass straight through.
         _runtime = Runtime(_config.Config(disabled=True), None, runtime.generation + 1)
+
+
+def _at_exit() -> None:
+    """Interpreter exit: export everything mlotel gathered, whoever owns the providers.
+
+    atexit runs handlers last-in first-out, so this one runs before the exit handler of
+    any provider that existed when mlotel first resolved (the SDK's ``shutdown_on_exit``,
+    as ``opentelemetry-instrument`` sets up). The application's providers are flushed here
+    with mlotel's shutdown timeout (the SDK's own last metric collection at exit is bounded
+    by the export *interval*, too short for a first connection on a busy machine), and
+    mlotel's metrics stay attached to their readers so that last collection has them too.
+    """
+    set_exiting()
+    with _lock:
+        runtime = _runtime
+        if runtime is None or not runtime.enabled:
+            return
+        _release(runtime, flush_theirs=True, keep_attached=True)
 
 
 def _reset_for_tests() -> None:

@@ -123,3 +123,29 @@ def test_lightgbm_estimator_and_booster(telemetry):
         LGBMClassifier.__dict__["predict_proba"],
     ]
     assert all(a is b for a, b in zip(after, before))
+
+
+def test_lightgbm_dataframe_keeps_its_column_names(telemetry):
+    """LightGBM stores ``mean_radius`` for a column ``mean radius``: the DataFrame's names are the features.
+
+    Selecting the DataFrame's columns by the booster's names would read every value as missing.
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    instrument("lightgbm", "sklearn", tracer_provider=telemetry.tracer_provider)
+    try:
+        model = lightgbm.LGBMClassifier(n_estimators=3, verbose=-1).fit(X, y)
+        assert model.booster_.feature_name()[0] == "mean_radius"
+        model.predict(X)
+        model.predict(X.to_numpy()[:7])  # positional: named by the model
+    finally:
+        uninstrument("lightgbm", "sklearn")
+    sketched = features(telemetry, "LGBMClassifier")
+    assert set(sketched) == set(X.columns) | set(model.booster_.feature_name())
+    for j, column in enumerate(X.columns):
+        assert sketched[column].count == len(X)
+        assert sketched[column].sum == pytest.approx(X[column].sum())
+        assert sketched[model.booster_.feature_name()[j]].count == 7
+    missing = series(telemetry, sc.FEATURE_MISSING, sc.FEATURE_NAME, **{sc.MODEL_NAME: "LGBMClassifier"})
+    assert all(point.value == 0 for point in missing.values())

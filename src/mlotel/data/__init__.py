@@ -9,7 +9,16 @@ form maps to rows and features.
 
 from mlotel.data._frame import Column, Frame, UnreadableInput
 from mlotel.data._inputs import read_input
+from mlotel.data._named import names_its_columns
 from mlotel.data._outputs import read_output
 from mlotel.data._row_count import row_count
 
-__all__ = ["Column", "Frame", "UnreadableInput", "read_input", "read_output", "row_count"]
+__all__ = [
+    "Column",
+    "Frame",
+    "UnreadableInput",
+    "names_its_columns",
+    "read_input",
+    "read_output",
+    "row_count",
+]

@@ -33,6 +33,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from mlotel import _faults
 from mlotel import _semconv as sc
 from mlotel.export._aggregates import Instrument, Registry
+from mlotel.export._setup import CountingExporter, GuardedExporter
 from mlotel.version import __version__
 
 _logger = logging.getLogger("mlotel")
@@ -92,8 +93,17 @@ def attach(provider: Any, registry: Registry) -> int:
         registry.subscribe(id(reader))
         reader._collect = _wrap(original, registry, resource)
         setattr(reader, _MARK, registry)
+        _count_failed_exports(reader)
         attached += 1
     return attached
+
+
+def _count_failed_exports(reader: MetricReader) -> None:
+    # A push reader's exporter (SDK internal ``_exporter``): the application's gets our
+    # accounting of failed exports; the ones mlotel built count already.
+    exporter = getattr(reader, "_exporter", None)
+    if exporter is not None and not isinstance(exporter, CountingExporter | GuardedExporter):
+        reader._exporter = CountingExporter("metrics", exporter)
 
 
 def _wrap(original, registry: Registry, resource):
@@ -142,4 +152,7 @@ def detach(provider: Any) -> None:
             original = getattr(reader._collect, "original", None)
             if original is not None:
                 reader._collect = original
+            exporter = getattr(reader, "_exporter", None)
+            if isinstance(exporter, CountingExporter):
+                reader._exporter = exporter.inner
             setattr(reader, _MARK, None)

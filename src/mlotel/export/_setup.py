@@ -87,10 +87,26 @@ def set_drop_sink(sink: Callable[[str, str, int], None] | None) -> None:
     _drop_sink = sink
 
 
+#: Set once the interpreter exits: a count made now may never be exported, so it is also logged.
+_exiting = False
+
+
+def set_exiting() -> None:
+    """From now on, every undelivered item is also logged as a warning (the counter may not leave)."""
+    global _exiting
+    _exiting = True
+
+
 def count_dropped(signal: str, error_type: str, count: int) -> None:
     """Count ``count`` items of ``signal`` that were not delivered. Never raises."""
     sink = _drop_sink
-    if sink is None or count <= 0:
+    if count <= 0:
+        return
+    if _exiting:
+        _logger.warning(
+            "mlotel: %d %s item(s) could not be delivered at exit (%s)", count, signal, error_type
+        )
+    if sink is None:
         return
     with contextlib.suppress(Exception):  # counting must never break an export thread
         sink(signal, error_type, count)
@@ -116,6 +132,39 @@ def _call_accepting(func: Callable[..., Any], **kwargs: Any) -> Any:
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         kwargs = {k: v for k, v in kwargs.items() if k in params}
     return func(**kwargs)
+
+
+def export_counted(signal: str, exporter: Any, batch: Any, *args: Any, **kwargs: Any) -> Any:
+    """``exporter.export(batch, ...)``, counting the batch's items as dropped if it fails or raises."""
+    try:
+        result = exporter.export(batch, *args, **kwargs)
+    except Exception as exc:
+        count_dropped(signal, type(exc).__name__, _item_count(signal, batch))
+        raise
+    if getattr(result, "name", None) == "FAILURE":
+        count_dropped(signal, "export_failed", _item_count(signal, batch))
+    return result
+
+
+class CountingExporter:
+    """An exporter mlotel did not build (the application's), with failed exports counted.
+
+    The bridge puts it in front of the metric exporter of every periodic reader it
+    attaches to, so a metric export that fails (at exit, say) is counted in
+    ``mlotel.export.dropped.count`` and, at exit, logged. Everything else is the inner exporter's.
+    """
+
+    def __init__(self, signal: str, inner: Any) -> None:
+        self._signal = signal
+        self.inner = inner
+
+    def export(self, batch: Any, *args: Any, **kwargs: Any) -> Any:
+        return export_counted(self._signal, self.inner, batch, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "inner":  # not yet set (copy, unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.inner, name)
 
 
 class GuardedExporter:
@@ -146,15 +195,7 @@ class GuardedExporter:
         return self._inner
 
     def export(self, batch: Any, *args: Any, **kwargs: Any) -> Any:
-        exporter = self._current()
-        try:
-            result = exporter.export(batch, *args, **kwargs)
-        except Exception as exc:
-            count_dropped(self._signal, type(exc).__name__, _item_count(self._signal, batch))
-            raise
-        if getattr(result, "name", None) == "FAILURE":
-            count_dropped(self._signal, "export_failed", _item_count(self._signal, batch))
-        return result
+        return export_counted(self._signal, self._current(), batch, *args, **kwargs)
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         return _call_accepting(self._current().force_flush, timeout_millis=timeout_millis)

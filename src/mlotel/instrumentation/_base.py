@@ -23,6 +23,7 @@ instrumentors in three ways:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import threading
@@ -289,8 +290,6 @@ class FrameworkInstrumentor(BaseInstrumentor):
         if previous is not None and previous.key == key:
             return previous
         options = dict(registration.options) if registration is not None else {}
-        if identity.features is not None:
-            options.setdefault("features", identity.features)
         if identity.class_names is not None:
             options.setdefault("class_names", identity.class_names)
         name = registration.name if registration is not None and registration.name else identity.name
@@ -300,6 +299,8 @@ class FrameworkInstrumentor(BaseInstrumentor):
             operation=identity.operation or operation,
             **options,
         )
+        if identity.features is not None:
+            validated = dataclasses.replace(validated, model_features=identity.features)
         attributes = {sc.MODEL_FRAMEWORK: self.framework}
         if identity.params_hash is not None:
             attributes[sc.MODEL_PARAMS_HASH] = identity.params_hash

@@ -17,7 +17,7 @@ import numpy as np
 
 from mlotel import _faults
 from mlotel import _semconv as sc
-from mlotel.data import Column, UnreadableInput, read_input, read_output
+from mlotel.data import Column, UnreadableInput, read_input, read_output, row_count
 from mlotel.monitor._buffer import BufferedSketch, MatrixBuffer
 from mlotel.monitor._options import MonitorOptions
 from mlotel.sketches import ExponentialHistogram, FrequentItems
@@ -120,7 +120,7 @@ class FeatureRecorder:
 
     # -- recording --------------------------------------------------------------------------
     def _sample(self, n_rows: int) -> np.ndarray | bool | None:
-        """Row selection for ``sample_rate`` < 1: None = all rows, False = skip this call."""
+        """Row selection for ``sample_rate`` < 1: a mask, or for one row True (keep) / False (skip)."""
         rate = self.options.sample_rate
         if rate >= 1.0:
             return None
@@ -158,8 +158,28 @@ class FeatureRecorder:
             return buffer
         return None
 
+    def _rows(self, selection: np.ndarray | bool | None, n_rows: int) -> np.ndarray | bool | None:
+        """The call's row selection applied to a frame of ``n_rows`` (None = all rows, False = none)."""
+        if self.options.sample_rate >= 1.0:
+            return None
+        if selection is True and n_rows == 1:
+            return None
+        if isinstance(selection, np.ndarray) and len(selection) == n_rows:
+            return selection
+        return self._sample(n_rows)  # rows unknown before reading, or another count than the input's
+
     def record(self, model_input: Any, result: Any) -> None:
         options = self.options
+        selection: np.ndarray | bool | None = None
+        if options.sample_rate < 1.0 and model_input is not None:
+            # Drawn before anything is read (row_count looks at shapes only): a call sampled
+            # out reads nothing, so a tensor on a device is not even copied to the host; a
+            # call sampled in sketches the same rows of its input and of its output.
+            n_rows = row_count(model_input, features=options.features)
+            if n_rows is not None:
+                selection = self._sample(n_rows)
+                if selection is False:
+                    return
         if options.sketch_inputs and self._fast(self._input_matrix, model_input):
             pass
         elif options.sketch_inputs and model_input is not None:
@@ -173,21 +193,17 @@ class FeatureRecorder:
             except UnreadableInput as exc:
                 _faults.record_fault("input", exc, "the model input could not be read as rows of features")
             else:
-                selection = self._sample(frame.n_rows)
-                if selection is not False:
+                rows = self._rows(selection, frame.n_rows)
+                if rows is not False:
                     for column in frame.columns:
                         series = self._input_series(column)
                         if series is None:
                             continue
-                        values = (
-                            column.values
-                            if selection is None or selection is True
-                            else column.values[selection]
-                        )
+                        values = column.values if rows is None or rows is True else column.values[rows]
                         sketch_series = series[0]
                         with sketch_series.lock:
                             sketch_series.state.update(values)
-                    if self._input_matrix is None and selection is None:
+                    if self._input_matrix is None and rows is None:
                         series = [self._input_series(c) for c in frame.columns]
                         self._input_matrix = self._learn(model_input, frame, [s and s[0] for s in series])
         if options.sketch_outputs and self._fast(self._output_matrix, result):
@@ -198,12 +214,16 @@ class FeatureRecorder:
             except UnreadableInput as exc:
                 _faults.record_fault("output", exc, "the model output could not be read")
                 return
+            rows = self._rows(selection, frame.n_rows)
+            if rows is False:
+                return
             several = len(frame.columns) > 1
             for column in frame.columns:
                 series = self._output_series(column, several)
                 if series is not None:
+                    values = column.values if rows is None or rows is True else column.values[rows]
                     with series.lock:
-                        series.state.update(column.values)
+                        series.state.update(values)
             if self._output_matrix is None:
                 series = [self._output_series(c, several) for c in frame.columns]
                 self._output_matrix = self._learn(result, frame, series)

@@ -47,7 +47,7 @@ class ModelBinding:
         self.span_name = f"{options.operation} {model_name}"
         # Set on the span once, at the end, with the per-call ones: one attribute-cleaning pass.
         self.span_attributes = dict(attributes)
-        self._features_option = options.features
+        self._options = options
         registry = runtime.registry
         # Duration, batch size and CPU time of a call are recorded together: one lock for all three.
         self._lock = lock = threading.Lock()
@@ -116,7 +116,11 @@ class ModelBinding:
         kwargs: dict | None = None,
     ) -> None:
         """Record one call. Called after the model returned or raised; never raises into the caller."""
-        n_rows = _row_count(model_input, self._features_option) if model_input is not None else None
+        n_rows = (
+            _row_count(model_input, self._options.features_for(model_input))
+            if model_input is not None
+            else None
+        )
         duration = self._duration_ok if error is None else self._error_series(error)
         with self._lock:
             duration.state.record(elapsed)

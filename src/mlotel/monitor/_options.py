@@ -9,6 +9,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlotel.data import names_its_columns
+
 MAX_NAME_LENGTH = 128
 
 
@@ -76,11 +78,19 @@ class MonitorOptions:
     # Resources (docs/resources.md): None = when torch's CUDA is in use.
     cuda_memory: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The model's own feature names (set by an instrumentor): they name positional inputs only.
+    model_features: tuple[str, ...] | None = None
     #: Where ``id_arg`` sits in the wrapper's ``args`` (set by the decorator, see :func:`with_id_index`).
     id_index: int | None = None
 
+    def features_for(self, model_input: Any) -> tuple[str, ...] | None:
+        """The names to read ``model_input`` with: the user's, else the model's for positional data."""
+        if self.features is None and self.model_features is not None and not names_its_columns(model_input):
+            return self.model_features
+        return self.features
 
-_INTERNAL_FIELDS = ("extra", "id_index")
+
+_INTERNAL_FIELDS = ("extra", "id_index", "model_features")
 ACCEPTED = tuple(f for f in MonitorOptions.__dataclass_fields__ if f not in _INTERNAL_FIELDS)
 TASKS = ("classification", "regression")
 MAX_PAYLOAD_BYTES = 1 << 20

@@ -116,7 +116,7 @@ class PayloadLogger:
         options = self.options
         frame = read_input(
             model_input,
-            features=options.features,
+            features=options.features_for(model_input),
             categorical=options.categorical,
             max_features=options.max_features,
         )
