@@ -15,6 +15,7 @@ only the exit path can have exported it).
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -25,9 +26,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from google.protobuf.json_format import MessageToDict
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    InMemoryMetricReader,
+    MetricExporter,
+    MetricExportResult,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.trace import TracerProvider
 from sklearn.datasets import load_breast_cancer
+
+from tests.otlp_receiver import free_port
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -366,3 +378,86 @@ def test_every_metric_is_exported_whoever_sets_up_the_providers(
         OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
         **otel,
     )
+
+
+# -- nothing is lost silently ---------------------------------------------------------------------
+
+
+class _Refusing(MetricExporter):
+    """A metric exporter whose collector refuses everything (as a real one does when overloaded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts = 0
+
+    def export(self, metrics_data, timeout_millis: float = 10_000, **kwargs) -> MetricExportResult:
+        self.attempts += 1
+        return MetricExportResult.FAILURE
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs) -> None:
+        pass
+
+
+def test_failed_exports_of_the_applications_reader_are_counted():
+    import mlotel
+
+    refusing = _Refusing()
+    pushing = PeriodicExportingMetricReader(refusing, export_interval_millis=math.inf)
+    reading = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[pushing, reading], shutdown_on_exit=False)
+    mlotel.configure(meter_provider=provider, tracer_provider=TracerProvider(shutdown_on_exit=False))
+    try:
+        mlotel.monitor(model="m")(lambda X: X)(np.ones((4, 3)))
+        pushing.force_flush()  # the application's exporter fails: every point of it is counted
+        assert refusing.attempts == 1
+        dropped = [
+            point
+            for rm in reading.get_metrics_data().resource_metrics
+            for sm in rm.scope_metrics
+            for metric in sm.metrics
+            if metric.name == "mlotel.export.dropped.count"
+            for point in metric.data.data_points
+        ]
+        assert [(p.attributes["mlotel.signal"], p.attributes["error.type"]) for p in dropped] == [
+            ("metrics", "export_failed")
+        ]
+        # duration, batch size, CPU time, 3 features, 3 missing counters, 3 outputs: 12 points at least
+        assert dropped[0].value >= 12
+    finally:
+        mlotel.shutdown()
+    assert type(pushing._exporter) is _Refusing  # put back as it was
+
+
+def test_a_metric_export_failing_at_exit_is_logged(tmp_path):
+    closed = free_port()  # nothing listens there
+    app = tmp_path / "app.py"
+    app.write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+            from opentelemetry import metrics
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+            from opentelemetry.sdk.metrics import MeterProvider
+            from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+            import mlotel
+
+            exporter = OTLPMetricExporter(timeout=1)
+            metrics.set_meter_provider(MeterProvider(metric_readers=[PeriodicExportingMetricReader(exporter)]))
+            mlotel.monitor(model="m")(lambda X: X)(np.ones((4, 3)))
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MLOTEL_"))}
+    env.update(
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{closed}",
+        OTEL_TRACES_EXPORTER="none",
+        OTEL_LOGS_EXPORTER="none",
+        MLOTEL_DATA_DIR=str(tmp_path / "data"),
+    )
+    proc = subprocess.run([sys.executable, str(app)], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "metrics item(s) could not be delivered at exit (export_failed)" in proc.stderr, proc.stderr

@@ -97,16 +97,16 @@ def top_class(obj: Any, max_columns: int) -> tuple[np.ndarray, np.ndarray, int] 
     if _framework(obj) != "torch":
         return None
     torch = sys.modules["torch"]
-    if (
-        obj.ndim != 2
-        or obj.shape[1] <= max(max_columns, 1)
-        or not obj.is_floating_point()
-        or obj.layout != torch.strided
-        or obj.is_nested
-        or obj.is_quantized
-    ):
-        return None
     try:
+        if (
+            obj.layout != torch.strided
+            or obj.is_nested
+            or obj.is_quantized
+            or obj.ndim != 2
+            or obj.shape[1] <= max(max_columns, 1)
+            or not obj.is_floating_point()
+        ):
+            return None  # read whole (or refused) by to_host
         scores = obj.detach()
         winner = scores.argmax(dim=1)
         best = scores.gather(1, winner.unsqueeze(1)).squeeze(1)
@@ -115,6 +115,8 @@ def top_class(obj: Any, max_columns: int) -> tuple[np.ndarray, np.ndarray, int] 
             winner.cpu().numpy().astype(np.intp, copy=False),
             int(obj.shape[1]),
         )
+    except UnreadableInput:
+        raise
     except Exception as exc:
         raise UnreadableInput(f"the best class of a {type(obj).__name__} could not be read: {exc}") from exc
 
