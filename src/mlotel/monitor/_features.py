@@ -170,12 +170,13 @@ class FeatureRecorder:
 
     def record(self, model_input: Any, result: Any) -> None:
         options = self.options
+        features = options.features_for(model_input)
         selection: np.ndarray | bool | None = None
         if options.sample_rate < 1.0 and model_input is not None:
             # Drawn before anything is read (row_count looks at shapes only): a call sampled
             # out reads nothing, so a tensor on a device is not even copied to the host; a
             # call sampled in sketches the same rows of its input and of its output.
-            n_rows = row_count(model_input, features=options.features)
+            n_rows = row_count(model_input, features=features)
             if n_rows is not None:
                 selection = self._sample(n_rows)
                 if selection is False:
@@ -186,7 +187,7 @@ class FeatureRecorder:
             try:
                 frame = read_input(
                     model_input,
-                    features=options.features,
+                    features=features,
                     categorical=options.categorical,
                     max_features=options.max_features,
                 )
