@@ -36,7 +36,7 @@ format: $(VENV)/.stamp-test
 	$(PY) -m ruff check --fix src tests benchmarks examples
 
 bench: $(VENV)/.stamp-test
-	$(PY) benchmarks/overhead.py
+	$(PY) benchmarks/overhead.py --export all
 	$(PY) benchmarks/sketch.py
 	$(PY) benchmarks/adapters.py
 	$(PY) benchmarks/faults.py
