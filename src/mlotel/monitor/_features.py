@@ -10,6 +10,7 @@ by ``max_features`` (inputs) and ``max_classes`` (outputs).
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -86,15 +87,24 @@ class FeatureRecorder:
                     return None
                 attributes = {**self.attributes, sc.FEATURE_NAME: column.name}
                 missing = self._missing.series(attributes)
-                found = self._inputs[key] = (self._buffered(column.categorical, attributes, missing), missing)
+                size = self.options.buckets_for(column.name)
+                found = self._inputs[key] = (
+                    self._buffered(column.categorical, attributes, missing, size),
+                    missing,
+                )
             return found
 
-    def _buffered(self, categorical: bool, attributes: dict[str, Any], missing: Any = None) -> Any:
-        """A series whose state is a buffered sketch; flushes report missing values to ``missing``."""
+    def _buffered(
+        self, categorical: bool, attributes: dict[str, Any], missing: Any = None, size: int | None = None
+    ) -> Any:
+        """A series whose state is a buffered sketch; flushes report missing values to ``missing``.
+        ``size``: buckets per sign of a numeric input's histogram (the feature's ``max_buckets``)."""
         instrument = self._category if categorical else self._value
         if missing is None:
             instrument = self._prediction_class if categorical else self._prediction_value
         make = instrument.new_state
+        if size is not None and not categorical and size != self.options.max_buckets:
+            make = functools.partial(ExponentialHistogram, max_size=size)
         on_missing = missing.add if missing is not None else None
 
         def new_state() -> BufferedSketch:

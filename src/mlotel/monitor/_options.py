@@ -5,13 +5,20 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from mlotel.data import names_its_columns
 
 MAX_NAME_LENGTH = 128
+#: Buckets per sign of one exponential histogram: the default, and the range every value of
+#: ``max_buckets`` (model-wide or per feature) must lie in. 16,384 buckets a side are 256 KiB.
+DEFAULT_BUCKETS = 160
+MIN_BUCKETS, MAX_BUCKETS = 8, 16_384
+#: The key of a ``max_buckets`` mapping that sets the size of every sketch it does not name.
+OTHER_FEATURES = "*"
 
 
 def _name(label: str, value: Any) -> str | None:
@@ -55,7 +62,7 @@ class MonitorOptions:
     sketch_outputs: bool = True
     sample_rate: float = 1.0
     max_features: int = 256
-    max_buckets: int = 160
+    max_buckets: int = DEFAULT_BUCKETS
     top_k: int = 32
     reference: Any = None
     drift_thresholds: Any = None
@@ -80,6 +87,8 @@ class MonitorOptions:
     extra: dict[str, Any] = field(default_factory=dict)
     #: The model's own feature names (set by an instrumentor): they name positional inputs only.
     model_features: tuple[str, ...] | None = None
+    #: Per input feature buckets from a ``max_buckets`` mapping; ``max_buckets`` is then its ``"*"``.
+    feature_buckets: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     #: Where ``id_arg`` sits in the wrapper's ``args`` (set by the decorator, see :func:`with_id_index`).
     id_index: int | None = None
 
@@ -89,8 +98,12 @@ class MonitorOptions:
             return self.model_features
         return self.features
 
+    def buckets_for(self, feature: str) -> int:
+        """Buckets per sign of the ``ml.feature.value`` sketch of input ``feature``."""
+        return self.feature_buckets.get(feature, self.max_buckets)
 
-_INTERNAL_FIELDS = ("extra", "id_index", "model_features")
+
+_INTERNAL_FIELDS = ("extra", "id_index", "model_features", "feature_buckets")
 ACCEPTED = tuple(f for f in MonitorOptions.__dataclass_fields__ if f not in _INTERNAL_FIELDS)
 TASKS = ("classification", "regression")
 MAX_PAYLOAD_BYTES = 1 << 20
@@ -126,7 +139,9 @@ def validate(**kwargs: Any) -> MonitorOptions:
         raise ValueError(f"monitor(): sample_rate must be a number in (0, 1], got {rate!r}")
     opts["sample_rate"] = float(rate)
     opts["max_features"] = _count("max_features", kwargs.get("max_features", 256), 1, 10_000)
-    opts["max_buckets"] = _count("max_buckets", kwargs.get("max_buckets", 160), 8, 16_384)
+    opts["max_buckets"], opts["feature_buckets"] = parse_buckets(
+        kwargs.get("max_buckets", DEFAULT_BUCKETS), "monitor(): max_buckets"
+    )
     opts["top_k"] = _count("top_k", kwargs.get("top_k", 32), 1, 1_000)
     reference = kwargs.get("reference")
     if (
@@ -154,6 +169,36 @@ def validate(**kwargs: Any) -> MonitorOptions:
         raise TypeError(f"monitor(): cuda_memory must be a bool or None, got {cuda!r}")
     opts["cuda_memory"] = cuda
     return MonitorOptions(**opts)
+
+
+def parse_buckets(value: Any, label: str = "max_buckets") -> tuple[int, Mapping[str, int]]:
+    """``(default, {feature: buckets})`` from an int or a ``{feature: buckets}`` mapping whose
+    optional ``"*"`` key is the default (else :data:`DEFAULT_BUCKETS`).
+
+    Raises ``TypeError`` for another type or a key that is not a non-empty str, and
+    ``ValueError`` for a count outside ``[MIN_BUCKETS, MAX_BUCKETS]``, naming the feature.
+    """
+    if isinstance(value, Mapping):
+        sizes: dict[str, int] = {}
+        for key, count in value.items():
+            if not isinstance(key, str) or not key:
+                raise TypeError(
+                    f"{label}: every key must be a feature name (non-empty str) or '*', got {key!r}"
+                )
+            sizes[key] = _buckets_count(f"{label}[{key!r}]", count)
+        default = sizes.pop(OTHER_FEATURES, DEFAULT_BUCKETS)
+        return default, MappingProxyType(sizes)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"{label} must be an int or a mapping {{feature: int}} (key '*' for the rest), got {value!r}"
+        )
+    return _buckets_count(label, value), MappingProxyType({})
+
+
+def _buckets_count(label: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_BUCKETS <= value <= MAX_BUCKETS:
+        raise ValueError(f"{label} must be an int in [{MIN_BUCKETS}, {MAX_BUCKETS}], got {value!r}")
+    return value
 
 
 def _flag(kwargs: dict[str, Any], name: str) -> bool:
