@@ -39,6 +39,7 @@ bench: $(VENV)/.stamp-test
 	$(PY) benchmarks/overhead.py --export all
 	$(PY) benchmarks/sketch.py
 	$(PY) benchmarks/adapters.py
+	$(PY) benchmarks/gpu_tensors.py
 	$(PY) benchmarks/faults.py
 	$(PY) benchmarks/soak.py
 
