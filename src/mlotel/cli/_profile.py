@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
+from mlotel._buckets import MAX_BUCKETS, MIN_BUCKETS, OTHER_FEATURES, parse_buckets
 from mlotel.cli._readers import DEFAULT_CHUNK_ROWS, Progress, ReaderError, open_table
 from mlotel.data import UnreadableInput
-from mlotel.drift.profile import ReferenceBuilder, ReferenceProfile
+from mlotel.drift.profile import DEFAULT_MAX_SIZE, ReferenceBuilder, ReferenceProfile
 
-__all__ = ["add_chunk_options", "add_parser", "comma_list", "profile_file", "progress_enabled"]
+__all__ = ["add_chunk_options", "add_parser", "bucket_spec", "comma_list", "profile_file", "progress_enabled"]
 
 
 def comma_list(text: str) -> list[str]:
@@ -54,8 +55,47 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--categorical", type=comma_list, default=[], help="comma-separated columns to treat as categorical"
     )
     parser.add_argument("--target", help="the target (label) column, profiled as the target")
+    parser.add_argument(
+        "--max-buckets",
+        type=bucket_spec,
+        action="append",
+        default=[],
+        metavar="N|COLUMN=N",
+        help=(
+            f"histogram buckets per sign: N for every numeric column (default {DEFAULT_MAX_SIZE}), "
+            "COLUMN=N for one; repeat or comma-separate, e.g. --max-buckets 1024,income=8192 "
+            f"(each in [{MIN_BUCKETS}, {MAX_BUCKETS}]; see docs/accuracy.md)"
+        ),
+    )
     add_chunk_options(parser)
     parser.set_defaults(handler=run)
+
+
+def bucket_spec(text: str) -> dict[str, int]:
+    """``"1024,income=8192"`` -> ``{"*": 1024, "income": 8192}`` (checked by :func:`parse_buckets`)."""
+    out: dict[str, int] = {}
+    for item in comma_list(text):
+        name, sep, count = item.rpartition("=")
+        name = name.strip() if sep else OTHER_FEATURES
+        try:
+            out[name] = int(count)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{item!r}: expected N or COLUMN=N with N an integer") from None
+        if not name:
+            raise argparse.ArgumentTypeError(f"{item!r}: empty column name")
+    try:
+        parse_buckets(out, "--max-buckets", DEFAULT_MAX_SIZE)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return out
+
+
+def _buckets_option(specs: Sequence[dict[str, int]]) -> int | dict[str, int]:
+    """The ``max_size`` of repeated ``--max-buckets`` options (later ones win)."""
+    merged = {k: v for spec in specs for k, v in spec.items()}
+    if set(merged) <= {OTHER_FEATURES}:
+        return merged.get(OTHER_FEATURES, DEFAULT_MAX_SIZE)
+    return merged
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
             target=args.target,
             chunk_rows=args.chunk_rows,
             progress=progress_enabled(args),
+            max_size=_buckets_option(args.max_buckets),
         )
         profile.save(args.output)
     except (ReaderError, UnreadableInput, ValueError, OSError) as exc:
@@ -90,12 +131,14 @@ def profile_file(
     target: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: bool = False,
+    max_size: int | Mapping[str, int] = DEFAULT_MAX_SIZE,
 ) -> ReferenceProfile:
     """Profile a data file chunk by chunk (the one code path of ``profile`` and ``drift``).
 
     For named files (CSV, Parquet, structured ``.npy``) ``features`` selects columns and
     ``target`` is read alongside; for a plain 2-D ``.npy`` array ``features`` names all its
     columns (default ``f0, f1, ...``) and ``target`` must be one of those names.
+    ``max_size``: histogram buckets per sign, an int or ``{column: buckets}`` (``"*"``: the rest).
     Raises :class:`ReaderError`, :class:`mlotel.data.UnreadableInput` or :class:`ValueError`.
     """
     columns = None
@@ -105,11 +148,11 @@ def profile_file(
     builder: ReferenceBuilder | _PositionalBuilder
     if table.positional:
         # --features names every column of the array; the target is one of them.
-        inner = ReferenceBuilder(categorical=categorical, target=target)
+        inner = ReferenceBuilder(categorical=categorical, target=target, max_size=max_size)
         builder = _PositionalBuilder(inner, features)
     else:
         named = None if features is None else [f for f in features if f != target]
-        builder = ReferenceBuilder(features=named, categorical=categorical, target=target)
+        builder = ReferenceBuilder(features=named, categorical=categorical, target=target, max_size=max_size)
     bar = Progress(table.total, table.unit, f"profiling {path}", enabled=progress)
     try:
         for chunk in table:

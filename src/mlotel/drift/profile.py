@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from mlotel._buckets import parse_buckets
 from mlotel.data import Column, read_input, read_output
 from mlotel.data._columns import all_missing
 from mlotel.drift.statistics import align_exponential_histograms, quantile_edges
@@ -471,7 +472,9 @@ class ReferenceBuilder:
     raises :class:`ValueError` (name it in ``categorical`` to force it).
 
     Memory is bounded by the sketches (``max_size`` buckets per histogram side, ``top_k``
-    keys per categorical feature), whatever the number of rows.
+    keys per categorical feature), whatever the number of rows. ``max_size`` is an int, or
+    ``{feature: buckets}`` with an optional ``"*"`` key for every other column (default
+    2048), each in ``[8, 16384]``, as ``monitor(max_buckets=...)``.
     """
 
     def __init__(
@@ -481,7 +484,7 @@ class ReferenceBuilder:
         categorical: Collection[str] | None = None,
         target: str | None = None,
         quantile_bins: int = DEFAULT_QUANTILE_BINS,
-        max_size: int = DEFAULT_MAX_SIZE,
+        max_size: int | Mapping[str, int] = DEFAULT_MAX_SIZE,
         top_k: int = DEFAULT_TOP_K,
         max_features: int = DEFAULT_MAX_FEATURES,
     ) -> None:
@@ -495,7 +498,8 @@ class ReferenceBuilder:
         if quantile_bins < 2:
             raise ValueError("quantile_bins must be >= 2")
         self._quantile_bins = int(quantile_bins)
-        self._max_size = int(max_size)
+        # An int, or {feature: buckets} with "*" for the rest (as monitor's max_buckets).
+        self._max_size, self._feature_sizes = parse_buckets(max_size, "max_size", DEFAULT_MAX_SIZE)
         self._top_k = int(top_k)
         self._max_features = int(max_features)
         self._profiles: dict[str, NumericProfile | CategoricalProfile] = {}
@@ -565,7 +569,7 @@ class ReferenceBuilder:
         profile = self._profiles.get(column.name)
         numeric = not column.categorical
         if profile is None:
-            return self._new(numeric), column.values
+            return self._new(numeric, column.name), column.values
         if isinstance(profile, NumericProfile) == numeric:
             return profile, column.values
         values = column.values
@@ -573,7 +577,7 @@ class ReferenceBuilder:
             return profile, all_missing(values.size, not numeric)
         if profile.count == profile.missing:
             # Missing-only so far: adopt the kind now seen, keeping the missing count.
-            replacement = self._new(numeric)
+            replacement = self._new(numeric, column.name)
             replacement.update(all_missing(profile.missing, not numeric))
             return replacement, values
         old = "numeric" if isinstance(profile, NumericProfile) else "categorical"
@@ -583,9 +587,9 @@ class ReferenceBuilder:
             f"{self._n_rows}..{self._n_rows + values.size - 1}; name it as categorical to force one kind"
         )
 
-    def _new(self, numeric: bool) -> NumericProfile | CategoricalProfile:
+    def _new(self, numeric: bool, name: str) -> NumericProfile | CategoricalProfile:
         if numeric:
-            return NumericProfile(max_size=self._max_size, max_scale=20)
+            return NumericProfile(max_size=self._feature_sizes.get(name, self._max_size), max_scale=20)
         return CategoricalProfile(k=self._top_k)
 
     def build(self) -> ReferenceProfile:
@@ -614,10 +618,14 @@ class ReferenceBuilder:
             "categorical": sorted(self._categorical),
             "target": self._target,
             "quantile_bins": self._quantile_bins,
-            "max_size": self._max_size,
+            "max_size": self._sizes_option(),
             "top_k": self._top_k,
             "max_features": self._max_features,
         }
+
+    def _sizes_option(self) -> int | dict[str, int]:
+        """``max_size`` as given: an int, or the per-column mapping with ``"*"``."""
+        return {"*": self._max_size, **self._feature_sizes} if self._feature_sizes else self._max_size
 
     def merge(self, other: ReferenceBuilder) -> None:
         """Add the rows ``other`` profiled (e.g. another partition's) to this builder.
@@ -676,7 +684,7 @@ def build_reference(
     target: str | Any = None,
     *,
     quantile_bins: int = DEFAULT_QUANTILE_BINS,
-    max_size: int = DEFAULT_MAX_SIZE,
+    max_size: int | Mapping[str, int] = DEFAULT_MAX_SIZE,
     top_k: int = DEFAULT_TOP_K,
     max_features: int = DEFAULT_MAX_FEATURES,
 ) -> ReferenceProfile:
@@ -692,7 +700,10 @@ def build_reference(
     Numeric features keep an :class:`ExponentialHistogram` of ``max_size`` buckets per
     sign (2048 buckets hold a feature spanning a factor of 1000 in buckets 0.54% wide),
     :class:`Moments` and ``quantile_bins`` reference quantile bins; categorical features
-    keep :class:`FrequentItems` with ``k = top_k``.
+    keep :class:`FrequentItems` with ``k = top_k``. ``max_size`` may also be a mapping
+    ``{feature: buckets}`` (key ``"*"``: every other feature, default 2048), each value in
+    ``[8, 16384]``, e.g. ``max_size={"income": 8192}``; docs/accuracy.md gives the error
+    each size brings.
 
     A Spark or Dask DataFrame is profiled on its engine, partition by partition, and the
     partial profiles merged (``target`` must then be a column name): the result equals the
@@ -757,7 +768,9 @@ def profile_current(
     target = None if reference.target is None else reference.target.name
     if target is not None and not _has_column(data, target):
         target = None
-    sizes = [f.histogram.max_size for f in columns if f.histogram is not None]
+    # Each feature at its reference size (clamped into the accepted range for older files).
+    sizes = {f.name: min(max(f.histogram.max_size, 8), 16_384) for f in columns if f.histogram is not None}
+    widest = max(sizes.values(), default=DEFAULT_MAX_SIZE)
     tops = [f.frequent.k for f in columns if f.frequent is not None]
     return build_reference(
         data,
@@ -765,7 +778,7 @@ def profile_current(
         categorical=categorical,
         target=target,
         quantile_bins=reference.quantile_bins,
-        max_size=max(sizes, default=DEFAULT_MAX_SIZE),
+        max_size={"*": widest, **sizes} if len(set(sizes.values())) > 1 else widest,
         top_k=max(tops, default=DEFAULT_TOP_K),
     )
 

@@ -10,15 +10,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from mlotel._buckets import DEFAULT_BUCKETS, parse_buckets
 from mlotel.data import names_its_columns
 
 MAX_NAME_LENGTH = 128
-#: Buckets per sign of one exponential histogram: the default, and the range every value of
-#: ``max_buckets`` (model-wide or per feature) must lie in. 16,384 buckets a side are 256 KiB.
-DEFAULT_BUCKETS = 160
-MIN_BUCKETS, MAX_BUCKETS = 8, 16_384
-#: The key of a ``max_buckets`` mapping that sets the size of every sketch it does not name.
-OTHER_FEATURES = "*"
 
 
 def _name(label: str, value: Any) -> str | None:
@@ -169,36 +164,6 @@ def validate(**kwargs: Any) -> MonitorOptions:
         raise TypeError(f"monitor(): cuda_memory must be a bool or None, got {cuda!r}")
     opts["cuda_memory"] = cuda
     return MonitorOptions(**opts)
-
-
-def parse_buckets(value: Any, label: str = "max_buckets") -> tuple[int, Mapping[str, int]]:
-    """``(default, {feature: buckets})`` from an int or a ``{feature: buckets}`` mapping whose
-    optional ``"*"`` key is the default (else :data:`DEFAULT_BUCKETS`).
-
-    Raises ``TypeError`` for another type or a key that is not a non-empty str, and
-    ``ValueError`` for a count outside ``[MIN_BUCKETS, MAX_BUCKETS]``, naming the feature.
-    """
-    if isinstance(value, Mapping):
-        sizes: dict[str, int] = {}
-        for key, count in value.items():
-            if not isinstance(key, str) or not key:
-                raise TypeError(
-                    f"{label}: every key must be a feature name (non-empty str) or '*', got {key!r}"
-                )
-            sizes[key] = _buckets_count(f"{label}[{key!r}]", count)
-        default = sizes.pop(OTHER_FEATURES, DEFAULT_BUCKETS)
-        return default, MappingProxyType(sizes)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"{label} must be an int or a mapping {{feature: int}} (key '*' for the rest), got {value!r}"
-        )
-    return _buckets_count(label, value), MappingProxyType({})
-
-
-def _buckets_count(label: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not MIN_BUCKETS <= value <= MAX_BUCKETS:
-        raise ValueError(f"{label} must be an int in [{MIN_BUCKETS}, {MAX_BUCKETS}], got {value!r}")
-    return value
 
 
 def _flag(kwargs: dict[str, Any], name: str) -> bool:
