@@ -120,6 +120,33 @@ def _faults_table(faults: dict[tuple[str, str], float]) -> str:
     )  # fmt: skip
 
 
+def _resolution_table(m: ModelData) -> str:
+    """Per numeric feature and output: the achieved scale of the merged sketch and the relative
+    error bound it gives quantiles, so a user sees where ``max_buckets`` should grow."""
+    rows = []
+    named = [(f.name, f.serving) for f in m.features] + [(f"{o.name} (output)", o.serving) for o in m.outputs]
+    for name, h in named:
+        if h is None:
+            continue
+        buckets = len(h.positive) + len(h.negative)
+        scale, bound = (str(h.scale), f"{h.relative_error:.2%}") if buckets else ("–", "exact")
+        rows.append(
+            f'<tr><td class="l">{html.escape(name)}</td><td>{_num(h.count)}</td><td>{scale}</td>'
+            f"<td>{buckets}</td><td>{bound}</td></tr>"
+        )
+    if not rows:
+        return ""
+    return (
+        "<h3>Sketch resolution</h3>"
+        '<p class="note">Scale of each merged exponential histogram and the bound on the relative '
+        "error of its quantiles: (base − 1) / (base + 1) with base = 2^(2^−scale), for mlotel's estimate "
+        "(the harmonic mean of the bucket bounds). More buckets give a finer scale: <code>max_buckets</code> "
+        "per feature, see docs/accuracy.md.</p>"
+        "<table><tr><th class='l'>feature</th><th>values</th><th>scale</th><th>buckets</th>"
+        "<th>relative error ≤</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
 def _model_section(m: ModelData, charts: _Charts, max_features: int) -> str:
     out = [f'<h2 id="{_anchor(m)}">{html.escape(m.label)}</h2>']
     source = "spans (no duration metric found)" if m.latency_source == "spans" else "ml.prediction.duration"
@@ -183,6 +210,10 @@ def _model_section(m: ModelData, charts: _Charts, max_features: int) -> str:
             charts.card(figs.classes_figure(name, counts)) for name, counts in sorted(m.classes.items())
         ]
         out.append(f'<div class="grid">{"".join(cards)}</div>')
+
+    resolution = _resolution_table(m)
+    if resolution:
+        out.append(resolution)
 
     if m.faults:
         out.append("<h3>mlotel faults</h3>" + _faults_table(m.faults))
