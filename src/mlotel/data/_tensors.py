@@ -84,7 +84,9 @@ def to_host_columns(obj: Any, max_columns: int | None) -> tuple[np.ndarray, int]
     except UnreadableInput:
         raise
     except Exception as exc:  # the framework's own error: a fault of this call, not the model's
-        raise UnreadableInput(f"{type(obj).__name__} could not be copied to a numpy array: {exc}") from exc
+        raise UnreadableInput(
+            f"{type(obj).__name__} could not be copied to a numpy array: {str(exc)[:200]}"
+        ) from exc
 
 
 def top_class(obj: Any, max_columns: int) -> tuple[np.ndarray, np.ndarray, int] | None:
@@ -118,7 +120,9 @@ def top_class(obj: Any, max_columns: int) -> tuple[np.ndarray, np.ndarray, int] 
     except UnreadableInput:
         raise
     except Exception as exc:
-        raise UnreadableInput(f"the best class of a {type(obj).__name__} could not be read: {exc}") from exc
+        raise UnreadableInput(
+            f"the best class of a {type(obj).__name__} could not be read: {str(exc)[:200]}"
+        ) from exc
 
 
 def _framework(obj: object) -> str | None:
