@@ -19,6 +19,10 @@ shared and noisy.  Reported:
 4. A 1-row x 10-feature NumericProfile update (amortized, buffer flushes included)
    vs one bare SDK span ``tracer.start_span("x").end()`` (target <= ~0.7x).
 5. State size after one million updates.
+6. Apache DataSketches' KLL sketch (``datasketches.kll_doubles_sketch``, ``update(ndarray)``)
+   on the same 10 columns: update time per value as a ratio to mlotel's, quantile errors
+   (relative value and rank) of both, state sizes; see ``benchmarks/accuracy.py``, which
+   installs ``datasketches`` into a side folder when it is not importable.
 """
 
 from __future__ import annotations
@@ -259,6 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=15)
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--skip-whylogs", action="store_true")
+    parser.add_argument("--skip-datasketches", action="store_true")
     args = parser.parse_args(argv)
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}")
     data = make_data(args.rows)
@@ -268,6 +273,11 @@ def main(argv: list[str] | None = None) -> None:
     bench_naive_otel(args.reps)
     bench_single_row(args.reps)
     bench_memory()
+    if not args.skip_datasketches:
+        from accuracy import bench_datasketches  # benchmarks/accuracy.py, beside this script
+
+        columns = {n: np.ascontiguousarray(data[:, j]) for j, n in enumerate(COLUMNS)}
+        bench_datasketches(columns, args.reps, label="[6]")
 
 
 if __name__ == "__main__":
