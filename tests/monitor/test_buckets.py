@@ -103,3 +103,9 @@ def test_an_int_still_sizes_every_sketch():
 def test_bad_max_buckets_fail_at_decoration(value, error, match):
     with pytest.raises(error, match=match):
         mlotel.monitor(max_buckets=value)
+
+
+def test_a_size_for_a_feature_outside_features_is_a_typo():
+    with pytest.raises(ValueError, match=r"max_buckets names 'incme', not in features=\['income', 'age'\]"):
+        mlotel.monitor(features=["income", "age"], max_buckets={"incme": 640, "*": 320})
+    mlotel.monitor(features=["income", "age"], max_buckets={"income": 640, "*": 320})  # fine

@@ -137,6 +137,12 @@ def validate(**kwargs: Any) -> MonitorOptions:
     opts["max_buckets"], opts["feature_buckets"] = parse_buckets(
         kwargs.get("max_buckets", DEFAULT_BUCKETS), "monitor(): max_buckets"
     )
+    unknown_sizes = sorted(set(opts["feature_buckets"]) - set(opts["features"] or opts["feature_buckets"]))
+    if unknown_sizes:  # features= names every column: a key outside it is a typo
+        raise ValueError(
+            f"monitor(): max_buckets names {', '.join(map(repr, unknown_sizes))}, not in "
+            f"features={list(opts['features'])}"
+        )
     opts["top_k"] = _count("top_k", kwargs.get("top_k", 32), 1, 1_000)
     reference = kwargs.get("reference")
     if (
