@@ -9,17 +9,21 @@ comparison the online monitor uses.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import math
 import os
 import sys
+import time
 from collections.abc import Mapping
-from typing import TextIO
+from typing import Any, TextIO
 
+from mlotel.cli._engines import add_engine_options, engine_profile
 from mlotel.cli._profile import add_chunk_options, comma_list, profile_file, progress_enabled
 from mlotel.cli._readers import ReaderError
 from mlotel.data import UnreadableInput
 from mlotel.drift.compare import DriftReport
+from mlotel.drift.fleet import FleetData, fleet_sketches, is_telemetry, telemetry_files
 from mlotel.drift.profile import ReferenceProfile, ReferenceProfileError
 from mlotel.drift.thresholds import CHI2, HELLINGER, JS, KS, PSI, WASSERSTEIN, DriftResult, Thresholds
 
@@ -51,7 +55,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("reference", help="reference profile written by 'mlotel profile' (JSON)")
-    parser.add_argument("current", help="current data: .csv, .tsv, .parquet, .npy, or a profile .json")
+    parser.add_argument(
+        "current",
+        help="current data: .csv, .tsv, .parquet, .npy, a Parquet directory or glob, a profile .json, "
+        "or exported telemetry (.jsonl files or a directory of them: fleet drift)",
+    )
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     parser.add_argument(
         "--fail-on",
@@ -81,7 +89,38 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     add_chunk_options(parser)
+    add_engine_options(parser)
+    fleet = parser.add_argument_group(
+        "fleet drift", "when CURRENT is exported telemetry (OTLP JSON files or directories of them)"
+    )
+    fleet.add_argument(
+        "--model", help="the model (ml.model.name) to compare; needed when the files hold several"
+    )
+    fleet.add_argument("--version", help="only this model version (default: every version of the model)")
+    fleet.add_argument(
+        "--since",
+        type=parse_time,
+        metavar="TIME",
+        help="only telemetry exported after TIME: ISO 8601 (2026-05-01T12:00Z) or an age (90m, 6h, 2d)",
+    )
+    fleet.add_argument("--until", type=parse_time, metavar="TIME", help="only telemetry exported until TIME")
     parser.set_defaults(handler=run)
+
+
+def parse_time(text: str) -> int:
+    """An ISO 8601 time (UTC when no zone) or an age such as ``90m``/``6h``/``2d`` before now,
+    as Unix nanoseconds."""
+    text = text.strip()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text[-1:] in units and text[:-1].replace(".", "", 1).isdigit():
+        return time.time_ns() - int(float(text[:-1]) * units[text[-1]] * 1e9)
+    try:
+        when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time or an age like 6h: {text!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return int(when.timestamp() * 1e9)
 
 
 def _profile_current(args: argparse.Namespace, reference: ReferenceProfile) -> ReferenceProfile:
@@ -110,18 +149,66 @@ def _profile_current(args: argparse.Namespace, reference: ReferenceProfile) -> R
     )
 
 
+def _current(args: argparse.Namespace, reference: ReferenceProfile) -> ReferenceProfile | dict[str, Any]:
+    """The current side: a saved profile, exported telemetry (fleet drift), or data."""
+    if args.current.lower().endswith(".json"):
+        return ReferenceProfile.load(args.current)
+    if is_telemetry(args.current):
+        fleet = fleet_sketches(
+            telemetry_files(args.current),
+            target=None if reference.target is None else reference.target.name,
+            model=args.model,
+            version=args.version,
+            since_ns=args.since,
+            until_ns=args.until,
+        )
+        if not args.quiet:
+            print(_fleet_line(fleet), file=sys.stderr)
+        return fleet.sketches
+    if args.engine != "local":
+        return engine_profile(
+            args.engine,
+            args.current,
+            features=args.features,
+            categorical=(),
+            target=None,
+            reference=reference,
+            scheduler=args.scheduler,
+            master=args.master,
+            progress=progress_enabled(args),
+            quiet=args.quiet,
+        )
+    return _profile_current(args, reference)
+
+
+def _fleet_line(fleet: FleetData) -> str:
+    def when(ns: int | None) -> str:
+        if ns is None:
+            return "?"
+        return datetime.datetime.fromtimestamp(ns / 1e9, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    versions = ", ".join(fleet.versions) or "-"
+    return (
+        f"fleet: model {fleet.model!r} (version {versions}), {fleet.replicas} replica(s), "
+        f"{fleet.streams} stream(s), {when(fleet.first_ns)} to {when(fleet.last_ns)}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         thresholds = _thresholds(args.threshold)
         reference = ReferenceProfile.load(args.reference)
-        if args.current.lower().endswith(".json"):
-            current = ReferenceProfile.load(args.current)
-        else:
-            current = _profile_current(args, reference)
+        current = _current(args, reference)
     except (ReferenceProfileError, ReaderError, UnreadableInput, ValueError, OSError) as exc:
         print(f"mlotel drift: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    n_compared = len(reference.columns().keys() & current.columns().keys())
+    except Exception as exc:  # the engine's own errors (a failed task)
+        if args.engine == "local":
+            raise
+        print(f"mlotel drift: error: {args.engine} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    names = current.columns().keys() if isinstance(current, ReferenceProfile) else current.keys()
+    n_compared = len(reference.columns().keys() & names)
     if args.p_adjust == "bonferroni" and n_compared > 1:
         thresholds = bonferroni(thresholds or Thresholds(), n_compared)
     else:

@@ -9,6 +9,7 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 
 from mlotel._buckets import MAX_BUCKETS, MIN_BUCKETS, OTHER_FEATURES, parse_buckets
+from mlotel.cli._engines import add_engine_options, dataset_files, engine_profile, is_dataset
 from mlotel.cli._readers import DEFAULT_CHUNK_ROWS, Progress, ReaderError, open_table
 from mlotel.data import UnreadableInput
 from mlotel.drift.profile import DEFAULT_MAX_SIZE, ReferenceBuilder, ReferenceProfile
@@ -32,6 +33,8 @@ def add_chunk_options(parser: argparse.ArgumentParser) -> None:
 
 
 def progress_enabled(args: argparse.Namespace) -> bool:
+    if getattr(args, "quiet", False):
+        return False
     return bool(args.progress) or sys.stderr.isatty()
 
 
@@ -44,7 +47,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "reference profile JSON file for drift detection (see docs/drift.md)."
         ),
     )
-    parser.add_argument("input", help="training data: .csv, .tsv (optionally compressed), .parquet or .npy")
+    parser.add_argument(
+        "input",
+        help="training data: .csv, .tsv (optionally compressed), .parquet or .npy; or a directory "
+        "or glob of Parquet files (a dataset)",
+    )
     parser.add_argument("-o", "--output", required=True, help="where to write the profile (JSON)")
     parser.add_argument(
         "--features",
@@ -68,6 +75,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     add_chunk_options(parser)
+    add_engine_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -100,18 +108,37 @@ def _buckets_option(specs: Sequence[dict[str, int]]) -> int | dict[str, int]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        profile = profile_file(
-            args.input,
-            features=args.features,
-            categorical=args.categorical,
-            target=args.target,
-            chunk_rows=args.chunk_rows,
-            progress=progress_enabled(args),
-            max_size=_buckets_option(args.max_buckets),
-        )
+        if args.engine == "local":
+            profile = profile_file(
+                args.input,
+                features=args.features,
+                categorical=args.categorical,
+                target=args.target,
+                chunk_rows=args.chunk_rows,
+                progress=progress_enabled(args),
+                max_size=_buckets_option(args.max_buckets),
+            )
+        else:
+            profile = engine_profile(
+                args.engine,
+                args.input,
+                features=args.features,
+                categorical=args.categorical,
+                target=args.target,
+                scheduler=args.scheduler,
+                master=args.master,
+                progress=progress_enabled(args),
+                quiet=args.quiet,
+                max_size=_buckets_option(args.max_buckets),
+            )
         profile.save(args.output)
     except (ReaderError, UnreadableInput, ValueError, OSError) as exc:
         print(f"mlotel profile: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the engine's own errors (a failed task): nothing is written
+        if args.engine == "local":
+            raise
+        print(f"mlotel profile: error: {args.engine} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     kinds = [f.kind for f in profile.features.values()]
     target = "" if profile.target is None else f", target {profile.target.name!r}"
@@ -144,22 +171,27 @@ def profile_file(
     columns = None
     if features is not None:
         columns = [*features, target] if target is not None and target not in features else list(features)
-    table = open_table(path, columns=columns, categorical=categorical, chunk_rows=chunk_rows)
-    builder: ReferenceBuilder | _PositionalBuilder
-    if table.positional:
-        # --features names every column of the array; the target is one of them.
-        inner = ReferenceBuilder(categorical=categorical, target=target, max_size=max_size)
-        builder = _PositionalBuilder(inner, features)
-    else:
-        named = None if features is None else [f for f in features if f != target]
-        builder = ReferenceBuilder(features=named, categorical=categorical, target=target, max_size=max_size)
-    bar = Progress(table.total, table.unit, f"profiling {path}", enabled=progress)
-    try:
-        for chunk in table:
-            builder.update(chunk.data)
-            bar.update(chunk.position)
-    finally:
-        bar.close()
+    # A directory or glob is a Parquet dataset: its files feed one builder, in name order.
+    paths = dataset_files(path) if is_dataset(path) else [path]
+    builder: ReferenceBuilder | _PositionalBuilder | None = None
+    for file in paths:
+        table = open_table(file, columns=columns, categorical=categorical, chunk_rows=chunk_rows)
+        if builder is None and table.positional:
+            # --features names every column of the array; the target is one of them.
+            inner = ReferenceBuilder(categorical=categorical, target=target, max_size=max_size)
+            builder = _PositionalBuilder(inner, features)
+        elif builder is None:
+            named = None if features is None else [f for f in features if f != target]
+            builder = ReferenceBuilder(
+                features=named, categorical=categorical, target=target, max_size=max_size
+            )
+        bar = Progress(table.total, table.unit, f"profiling {file}", enabled=progress)
+        try:
+            for chunk in table:
+                builder.update(chunk.data)
+                bar.update(chunk.position)
+        finally:
+            bar.close()
     return builder.build()
 
 
