@@ -15,7 +15,10 @@ import numpy as np
 
 from mlotel.drift.profile import ReferenceBuilder
 
-__all__ = ["arrow_columns", "merge_partials", "profile_arrow_batches", "profile_frame"]
+#: Rows sketched per update on Spark executors.
+COALESCE_ROWS = 65_536
+
+__all__ = ["COALESCE_ROWS", "arrow_columns", "merge_partials", "profile_arrow_batches", "profile_frame"]
 
 
 def arrow_columns(batch: Any) -> dict[str, np.ndarray]:
@@ -47,16 +50,35 @@ def profile_frame(frame: Any, options: Mapping[str, Any]) -> bytes:
 
 def profile_arrow_batches(batches: Iterable[Any], options: Mapping[str, Any]) -> Iterator[Any]:
     """Spark ``mapInArrow`` body: every record batch of a partition into one partial profile,
-    yielded as a one-row record batch with a binary column ``partial``."""
+    yielded as a one-row record batch with a binary column ``partial``.
+
+    Spark hands over batches of 10,000 rows (``spark.sql.execution.arrow.maxRecordsPerBatch``);
+    they are sketched :data:`COALESCE_ROWS` rows at a time, since each update has a fixed cost.
+    """
     import pyarrow as pa
 
     builder = _builder(options)
+    pending: list[Any] = []
+    rows = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for batch in batches:
-            if batch.num_rows:
-                builder.update(arrow_columns(batch))
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= COALESCE_ROWS:
+                builder.update(_combined(pending))
+                pending, rows = [], 0
+        if rows:
+            builder.update(_combined(pending))
     yield pa.RecordBatch.from_pydict({"partial": [builder.to_bytes()]}, schema=_partial_schema())
+
+
+def _combined(batches: list[Any]) -> dict[str, np.ndarray]:
+    import pyarrow as pa
+
+    if len(batches) == 1:
+        return arrow_columns(batches[0])
+    return arrow_columns(pa.Table.from_batches(batches).combine_chunks().to_batches()[0])
 
 
 def _partial_schema() -> Any:
