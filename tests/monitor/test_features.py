@@ -10,6 +10,7 @@ import pytest
 
 import mlotel
 from mlotel import _semconv as sc
+from mlotel.monitor._buffer import MAX_BLOCK_VALUES, block_rows
 from mlotel.sketches import ExponentialHistogram
 from tests.mlotel_fixtures import points
 
@@ -76,6 +77,53 @@ def test_one_row_calls_are_buffered_but_exact(telemetry):
     # A second interval continues cumulatively.
     predict(X[:1])
     assert by_feature(telemetry.collect()[sc.FEATURE_VALUE])["f0"].count == 1001
+
+
+def test_block_sizes_follow_the_batch_within_the_bound():
+    assert block_rows(30) == 256 and block_rows(2000) == 16  # one-row calls: <= 8192 values
+    assert block_rows(30, 1000) == 8 * 1000  # batches: eight per block...
+    assert block_rows(64, 100_000) * 64 <= MAX_BLOCK_VALUES  # ...within 2 MiB whatever the batch
+    assert block_rows(1, 10**9) == MAX_BLOCK_VALUES
+
+
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_batches_are_buffered_in_blocks_but_exact(telemetry, monkeypatch, kind):
+    """Batches of hundreds of rows share one block per few calls: the export is still exact."""
+    update = ExponentialHistogram.update
+
+    def updates(self, values):
+        updates.count += 1
+        update(self, values)
+
+    updates.count = 0
+    monkeypatch.setattr(ExponentialHistogram, "update", updates)
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(21 * 300, 12)) * rng.lognormal(size=12)
+
+    @mlotel.monitor(model="m")
+    def predict(batch):
+        return batch[:, :3] * 2
+
+    convert = np.asarray
+    if kind == "torch":
+        torch = pytest.importorskip("torch")
+        convert = torch.from_numpy
+    for batch in np.array_split(X, 21):  # 300 rows a call: 8 calls a block, 5 left at collection
+        predict(convert(batch))
+    metrics = telemetry.collect()
+    features = by_feature(metrics[sc.FEATURE_VALUE])
+    outputs = by_feature(metrics[sc.PREDICTION_VALUE], sc.OUTPUT_NAME)
+    for j in range(12):
+        expected = ExponentialHistogram()
+        expected.update(X[:, j])
+        assert_same_sketch(ExponentialHistogram.from_otlp(features[f"f{j}"]), expected)
+    for j, point in enumerate(outputs.values()):
+        assert point.count == len(X) and point.sum == pytest.approx(2 * X[:, j].sum())
+    # 15 columns (12 in, 3 out): the first call is sketched as read, then one update per
+    # column per block of 8 calls and one at collection; column by column it would be 21 x 15.
+    assert updates.count <= 15 * 5
+    predict(convert(X[:7]))
+    assert by_feature(telemetry.collect()[sc.FEATURE_VALUE])["f0"].count == len(X) + 7
 
 
 def test_dataframe_with_names_categories_and_missing(telemetry):

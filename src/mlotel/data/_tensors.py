@@ -28,7 +28,7 @@ import numpy as np
 
 from mlotel.data._frame import UnreadableInput
 
-__all__ = ["is_tensor", "to_host", "to_host_columns", "top_class"]
+__all__ = ["is_framework_tensor", "is_tensor", "to_host", "to_host_columns", "top_class"]
 
 # DLPack device types whose memory numpy can read in place: kDLCPU, kDLCUDAHost (pinned).
 _HOST_DEVICES = (1, 3)
@@ -123,6 +123,11 @@ def top_class(obj: Any, max_columns: int) -> tuple[np.ndarray, np.ndarray, int] 
         raise UnreadableInput(
             f"the best class of a {type(obj).__name__} could not be read: {str(exc)[:200]}"
         ) from exc
+
+
+def is_framework_tensor(obj: object) -> bool:
+    """Whether ``obj`` is a torch, CuPy, JAX or TensorFlow array (positional data, no column names)."""
+    return _framework(obj) is not None
 
 
 def _framework(obj: object) -> str | None:

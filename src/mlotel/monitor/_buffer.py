@@ -78,21 +78,44 @@ class BufferedSketch:
         return self.sketch.missing
 
 
+#: A matrix block for one-row (and small) calls: at most this many values (64 KiB).
+SMALL_BLOCK_VALUES = 8192
+#: A block for batches holds this many batches of the first one's size...
+BATCHES_PER_BLOCK = 8
+#: ...up to this many values (2 MiB): per model, one block for inputs, one for outputs.
+MAX_BLOCK_VALUES = 1 << 18
+
+
+def block_rows(width: int, batch_rows: int = 1) -> int:
+    """Rows of a matrix block ``width`` values wide, for calls of ``batch_rows`` rows.
+
+    A sketch update costs tens of microseconds per column whatever its length (numpy
+    call overheads), against a few nanoseconds per value: a batch of a few hundred
+    rows sketched column by column costs many times a small model's call. Blocks that
+    hold several batches pay that cost once per block.
+    """
+    width = max(width, 1)
+    small = max(16, min(256, SMALL_BLOCK_VALUES // width))
+    return max(small, min(MAX_BLOCK_VALUES // width, BATCHES_PER_BLOCK * batch_rows))
+
+
 class MatrixBuffer:
     """Rows of a numeric matrix with a fixed column layout, buffered as one block.
 
-    The fast path for numpy inputs and outputs: a call costs one block copy, whatever
-    the number of features. When the block fills, or before a collection, each column
-    is handed to its series (``series[j]``) in one piece. Thread-safe: the block has
-    its own lock, always taken before any series lock.
+    The fast path for numpy (and tensor) inputs and outputs: a call costs one block
+    copy, whatever the number of features. When the block fills, or before a
+    collection, each column is handed to its series (``series[j]``) in one piece.
+    Thread-safe: the block has its own lock, always taken before any series lock.
+    Memory: :func:`block_rows` x width float64 values, at most ``MAX_BLOCK_VALUES``
+    (or 16 rows) whatever the traffic.
     """
 
     __slots__ = ("series", "_block", "_fill", "_lock")
 
-    def __init__(self, series: list[Any], lock_factory: Callable[[], Any], budget_values: int = 8192) -> None:
+    def __init__(self, series: list[Any], lock_factory: Callable[[], Any], batch_rows: int = 1) -> None:
         self.series = series
         width = len(series)
-        rows = max(16, min(256, budget_values // max(width, 1)))
+        rows = block_rows(width, batch_rows)
         self._block = np.empty((rows, width), dtype=np.float64)
         self._fill = 0
         self._lock = lock_factory()

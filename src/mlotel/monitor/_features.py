@@ -19,6 +19,7 @@ import numpy as np
 from mlotel import _faults
 from mlotel import _semconv as sc
 from mlotel.data import Column, UnreadableInput, read_input, read_output, row_count
+from mlotel.data._tensors import is_framework_tensor, to_host
 from mlotel.monitor._buffer import BufferedSketch, MatrixBuffer
 from mlotel.monitor._options import MonitorOptions
 from mlotel.sketches import ExponentialHistogram, FrequentItems
@@ -142,17 +143,31 @@ class FeatureRecorder:
     @staticmethod
     def _fast(buffer: MatrixBuffer | None, X: Any) -> bool:
         """Feed ``X`` to a learned matrix layout when it fits it exactly (same ndim and width)."""
-        if buffer is None or type(X) is not np.ndarray or X.dtype.kind not in "fiub":
+        if buffer is None:
             return False
-        if X.ndim == 2:
-            if X.shape[1] != buffer.width:
+        if type(X) is not np.ndarray:
+            # A 2-D tensor of the learned width: one host copy, then the same block path.
+            shape = getattr(X, "shape", None)
+            if shape is None or len(shape) != 2 or shape[1] != buffer.width or not is_framework_tensor(X):
                 return False
-            buffer.update(X)
-            return True
-        return False
+            try:
+                X = to_host(X)
+            except UnreadableInput:
+                return False
+        if X.ndim != 2 or X.shape[1] != buffer.width or X.dtype.kind not in "fiub":
+            return False
+        buffer.update(X)
+        return True
 
     def _learn(self, value: Any, frame: Any, series: list[Any]) -> MatrixBuffer | None:
-        """A matrix buffer for a positional numeric numpy 2-D value read into ``series``."""
+        """A matrix buffer for a positional numeric 2-D value (numpy or tensor) read into ``series``."""
+        if self.options.sample_rate < 1.0:
+            return None  # a sampled call feeds chosen rows; the block takes whole calls
+        if type(value) is not np.ndarray and is_framework_tensor(value) and len(value.shape) == 2:
+            try:
+                value = to_host(value)
+            except UnreadableInput:
+                return None
         if (
             type(value) is np.ndarray
             and value.ndim == 2
@@ -161,9 +176,8 @@ class FeatureRecorder:
             and len(frame.columns) == value.shape[1] == len(series)
             and not any(c.categorical for c in frame.columns)
             and all(s is not None for s in series)
-            and self.options.sample_rate >= 1.0
         ):
-            buffer = MatrixBuffer(series, threading.Lock)
+            buffer = MatrixBuffer(series, threading.Lock, batch_rows=value.shape[0])
             self._registry.add_flusher(buffer.flush)
             return buffer
         return None
