@@ -11,8 +11,9 @@ row count matches), then profiles them:
   2 worker processes x 1 thread;
 * ``spark``: ``mlotel.build_reference(spark.read.parquet(files))`` on ``local[2]``;
 * ``whylogs``: whylogs' Spark integration (``collect_dataset_profile_view``) on ``local[2]``,
-  with the interpreter ``$WHYLOGS_PYTHON`` (default ``/tmp/wl-venv/bin/python``, a side venv
-  with ``whylogs[spark]`` and ``pyspark``); skipped, saying why, when it cannot run.
+  with the interpreter ``$WHYLOGS_PYTHON`` (default ``/tmp/wl-venv/bin/python``, a side venv:
+  ``pip install 'whylogs[spark]' 'pyspark<4' 'pandas<3' 'numpy<2'``, as whylogs 1.6 needs
+  them); skipped, saying why, when it cannot run.
 
 Each engine runs in its own process, so its peak driver memory (``ru_maxrss`` of the Python
 driver; Spark's JVM is reported apart) is its own. Times exclude engine start-up (cluster or
