@@ -9,6 +9,7 @@ whole dataset and wrote its own files.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import subprocess
@@ -18,6 +19,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import mlotel
 from mlotel.cli import main
@@ -159,3 +161,43 @@ def test_since_subtracts_cumulative_points_exactly(tmp_path):
     assert later.sketches["c"].items() == [("b", 2000)]
     earlier = fleet_sketches(tmp_path / "data", until_ns=middle)
     assert earlier.sketches["x"].count == 3000 and earlier.sketches["c"].items() == [("a", 3000)]
+
+
+def test_fleet_needs_a_model_choice_when_several_served(tmp_path, capsys):
+    mlotel.configure(data_dir=str(tmp_path / "data"), export_interval=3600)
+    rng = np.random.default_rng(9)
+
+    @mlotel.monitor(model="a", version="1")
+    def predict_a(X):
+        return X[:, 0]
+
+    @mlotel.monitor(model="b", version="7")
+    def predict_b(X):
+        return X[:, 0]
+
+    X = rng.normal(0, 1, (500, 2))
+    predict_a(X)
+    predict_b(X + 1)
+    mlotel.shutdown()
+    reference = mlotel.build_reference({"f0": X[:, 0], "f1": X[:, 1]})
+    reference.save(tmp_path / "reference.json")
+    args = ["drift", str(tmp_path / "reference.json"), str(tmp_path / "data")]
+    assert main(args) == 2
+    assert "several models, choose one with --model: ['a', 'b']" in capsys.readouterr().err
+    assert main([*args, "--model", "a", "--fail-on", "alert"]) == 0
+    assert "fleet: model 'a' (version 1), 1 replica(s)" in capsys.readouterr().err
+    assert main([*args, "--model", "b", "--fail-on", "alert"]) == 1  # shifted by one sd
+    assert main([*args, "--model", "c"]) == 2
+    assert "no model 'c'" in capsys.readouterr().err
+    assert main([*args, "--model", "a", "--version", "9"]) == 2
+
+
+def test_time_options_take_iso_times_and_ages():
+    from mlotel.cli._drift import parse_time
+
+    assert parse_time("2026-05-01T12:00Z") == 1777636800 * 10**9
+    assert parse_time("2026-05-01T14:00+02:00") == 1777636800 * 10**9
+    assert parse_time("2026-05-01T12:00") == 1777636800 * 10**9  # UTC without a zone
+    assert abs(parse_time("6h") - (time.time_ns() - 6 * 3600 * 10**9)) < 5 * 10**9
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_time("yesterday")

@@ -5,6 +5,9 @@
 * :mod:`~mlotel.drift.profile` -- :class:`ReferenceProfile` and :func:`build_reference`.
 * :mod:`~mlotel.drift.compare` -- :func:`compare_features`, the one comparison used by the
   online monitor and the batch ``mlotel drift`` tool, and :class:`DriftReport`.
+* :mod:`~mlotel.drift.fleet` -- the current side from exported telemetry (fleet drift).
+
+Spark and Dask DataFrames are profiled by :mod:`mlotel.engines` (docs/distributed.md).
 """
 
 from mlotel.drift.compare import (
