@@ -15,8 +15,8 @@ row count matches), then profiles them:
   ``pip install 'whylogs[spark]' 'pyspark<4' 'pandas<3' 'numpy<2'``, as whylogs 1.6 needs
   them); skipped, saying why, when it cannot run.
 
-Each engine runs in its own process, so its peak driver memory (``ru_maxrss`` of the Python
-driver; Spark's JVM is reported apart) is its own. Times exclude engine start-up (cluster or
+Each engine runs in its own process, so its peak driver memory (``VmHWM`` of the Python
+driver, reset at start; Spark's JVM is reported apart) is its own. Times exclude engine start-up (cluster or
 SparkSession), which is reported separately. Reported: rows/s, the ratio to one process,
 and that ratio for mlotel on Spark against whylogs on Spark.
 """
@@ -132,8 +132,29 @@ def run_engine(engine: str, files: list[str]) -> dict:
         out["seconds"] = time.perf_counter() - t0
         out["rows"] = int(view.get_column("num0").get_metric("counts").n.value)
         out["jvm_rss_mib"] = _jvm_rss()
-    out["driver_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["driver_peak_rss_mib"] = _peak_rss_mib()
     return out
+
+
+def _reset_peak_rss() -> None:
+    """Forget the peak RSS inherited from the parent at fork (Linux copies it), so the peak is
+    this engine's own."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_mib() -> float:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _local_spark():
@@ -174,6 +195,7 @@ def main() -> None:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
+        _reset_peak_rss()
         files = json.loads(sys.stdin.read())
         print("RESULT " + json.dumps(run_engine(args.worker, files)), flush=True)
         return
