@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FrequentItems"]
+__all__ = ["CodedValues", "FrequentItems"]
 
 _FORMAT_VERSION = 1
 
@@ -21,6 +21,48 @@ def _is_missing(value: Any) -> bool:
     return type(value).__name__ in ("NAType", "NaTType") or (
         isinstance(value, np.floating) and np.isnan(value)
     )
+
+
+class CodedValues:
+    """A 1-D categorical column as integer ``codes`` into distinct ``categories`` (code -1:
+    missing), as Arrow and pandas produce it in C.
+
+    Readers hand this on instead of an object array with one Python object per row:
+    :meth:`FrequentItems.update` counts the codes with ``np.bincount``. ``categories`` must be
+    distinct under Python ``==``/``hash`` (as ``Counter`` would count them) and hold no missing
+    value. ``np.asarray`` gives the object array back (``None`` for missing).
+    """
+
+    __slots__ = ("categories", "codes")
+    ndim = 1
+    dtype = np.dtype(object)
+
+    def __init__(self, codes: np.ndarray, categories: np.ndarray) -> None:
+        self.codes = codes
+        self.categories = categories
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.codes.shape[0],)
+
+    @property
+    def size(self) -> int:
+        return self.codes.shape[0]
+
+    def __len__(self) -> int:
+        return self.codes.shape[0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        lookup = np.empty(len(self.categories) + 1, dtype=object)  # the last slot, None, is code -1
+        lookup[:-1] = self.categories
+        out = lookup[self.codes]
+        return out if dtype is None else out.astype(dtype)
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """``(distinct, counts, missing)``: the categories that occur and how often."""
+        tally = np.bincount(self.codes + 1, minlength=len(self.categories) + 1)
+        present = np.flatnonzero(tally[1:])
+        return self.categories[present], tally[1:][present].astype(np.int64), int(tally[0])
 
 
 class FrequentItems:
@@ -109,7 +151,13 @@ class FrequentItems:
 
     def update(self, values: Any) -> None:
         """Count a batch: distinct values are found with ``np.unique`` (or a C-level
-        ``Counter`` for object arrays) and only those enter the sketch."""
+        ``Counter`` for object arrays, ``np.bincount`` for :class:`CodedValues`) and only
+        those enter the sketch."""
+        if isinstance(values, CodedValues):
+            distinct, counts, missing = values.counts()
+            self.missing += missing
+            self._add_distinct(distinct, counts)
+            return
         arr = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
         arr = arr.reshape(-1)
         if arr.size == 0:
@@ -125,19 +173,47 @@ class FrequentItems:
                 arr, kind = arr.astype(str), "U"
         if kind in "biufUS":
             distinct, counts = np.unique(arr, return_counts=True)
-            counts = counts.astype(np.int64)
-        else:
-            items = arr.tolist()
-            try:
-                tally = Counter(items)
-            except TypeError:  # unhashable objects: count their keys instead
-                present = [v for v in items if not _is_missing(v)]
-                self.missing += len(items) - len(present)
-                tally = Counter(self._key(v) for v in present)
-            for v in [v for v in tally if _is_missing(v)]:
-                self.missing += tally.pop(v)
-            distinct = list(tally.keys())
-            counts = np.fromiter(tally.values(), dtype=np.int64, count=len(distinct))
+            self._add_distinct(distinct, counts.astype(np.int64))
+            return
+        items = arr.tolist()
+        try:
+            tally = Counter(items)
+        except TypeError:  # unhashable objects: count their keys instead
+            present = [v for v in items if not _is_missing(v)]
+            self.missing += len(items) - len(present)
+            tally = Counter(self._key(v) for v in present)
+        self.update_counts(list(tally.keys()), np.fromiter(tally.values(), dtype=np.int64, count=len(tally)))
+
+    def update_counts(self, distinct: Any, counts: Any) -> None:
+        """Count ``counts[i]`` occurrences of each ``distinct[i]`` (values distinct under
+        ``==``, as a ``Counter``'s keys): the same sketch as :meth:`update` with every
+        occurrence. Missing values among them (``None``/NaN) count in :attr:`missing`."""
+        values = distinct.tolist() if isinstance(distinct, np.ndarray) else list(distinct)
+        counts = np.asarray(counts, dtype=np.int64).reshape(-1)
+        if len(values) != counts.size:
+            raise ValueError(f"{len(values)} distinct values but {counts.size} counts")
+        if (counts < 0).any():
+            raise ValueError("counts must be >= 0")
+        gone = [i for i, v in enumerate(values) if _is_missing(v)]
+        if gone:
+            self.missing += int(counts[gone].sum())
+            keep = np.ones(counts.size, dtype=bool)
+            keep[gone] = False
+            values = [v for i, v in enumerate(values) if keep[i]]
+            counts = counts[keep]
+        self._add_distinct(values, counts)
+
+    def _add_distinct(self, distinct: Any, counts: np.ndarray) -> None:
+        """The Misra-Gries step for a batch reduced to distinct non-missing values."""
+        if counts.size:
+            present = np.flatnonzero(counts)
+            if present.size < counts.size:  # a value seen 0 times is not a key
+                counts = counts[present]
+                distinct = (
+                    distinct[present]
+                    if isinstance(distinct, np.ndarray)
+                    else [distinct[i] for i in present.tolist()]
+                )
         if counts.size == 0:
             return
         self.total += int(counts.sum())
