@@ -3,7 +3,8 @@
 Every reader yields batches that :func:`mlotel.data.read_input` accepts, holding at most
 ``chunk_rows`` rows, so a file of any size is profiled in constant memory: CSV through
 ``pandas.read_csv(chunksize=...)``, Parquet through ``pyarrow.parquet.ParquetFile.iter_batches``
-(as dicts of numpy columns, no pandas needed), ``.npy`` through a read-only memory map sliced
+(as dicts of columns: numbers as numpy arrays, text dictionary-encoded by pyarrow; no
+pandas needed), ``.npy`` through a read-only memory map sliced
 row-wise. pandas and pyarrow are optional and imported only when such a file is read.
 """
 
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 import numpy as np
+
+from mlotel.data._arrow import arrow_column
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "Chunk", "Progress", "ReaderError", "TableFile", "open_table"]
 
@@ -155,7 +158,6 @@ def _open_csv(
 
 def _open_parquet(path: str, columns: Sequence[str] | None, chunk_rows: int) -> TableFile:
     try:
-        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         raise ReaderError(
@@ -177,11 +179,8 @@ def _open_parquet(path: str, columns: Sequence[str] | None, chunk_rows: int) -> 
             for batch in parquet.iter_batches(
                 batch_size=chunk_rows, columns=list(columns) if columns else None
             ):
-                data = {}
-                for name, column in zip(batch.schema.names, batch.columns):
-                    if pa.types.is_dictionary(column.type):
-                        column = column.dictionary_decode()
-                    data[name] = column.to_numpy(zero_copy_only=False)
+                # Numbers as numpy, text dictionary-encoded in C: no Python str per row.
+                data = {name: arrow_column(column) for name, column in zip(batch.schema.names, batch.columns)}
                 done += batch.num_rows
                 yield Chunk(data, done)
 

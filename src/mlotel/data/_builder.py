@@ -82,7 +82,9 @@ class FrameBuilder:
         elif values.shape[0] != self._n_rows:
             raise UnreadableInput(f"column {name!r} has {values.shape[0]} rows, others have {self._n_rows}")
         if self._keep(name):
-            self._columns.append(Column(name, _read_only(values), categorical))
+            self._columns.append(
+                Column(name, _read_only(values) if isinstance(values, np.ndarray) else values, categorical)
+            )
 
     def add_missing(self, name: str, categorical: bool) -> None:
         """Keep column ``name`` with every value missing (the data lacks it)."""

@@ -30,7 +30,9 @@ class Column:
       value.
     * Categorical (``categorical=True``): either dtype ``object`` holding hashable
       scalars (usually ``str``), where ``None`` marks a missing value, or a
-      string, bytes, bool or integer dtype, which has no missing values.
+      string, bytes, bool or integer dtype, which has no missing values; or, from readers
+      that dictionary-encode text in C (Arrow, pandas strings), a
+      :class:`~mlotel.sketches.frequent.CodedValues` (``np.asarray`` gives the object array).
     """
 
     name: str

@@ -38,6 +38,7 @@ def read_input(
     features: Sequence[str] | None = None,
     categorical: Collection[str] = (),
     max_features: int = 256,
+    coded: bool = False,
 ) -> Frame:
     """Read a model input as rows of named feature columns.
 
@@ -45,7 +46,9 @@ def read_input(
     named data; a selected name the data lacks becomes an all-missing column.
     ``categorical`` names columns to read as categorical whatever their dtype.
     At most ``max_features`` columns are read; the rest are counted in
-    ``Frame.dropped_columns``. The forms accepted and how each maps to rows and
+    ``Frame.dropped_columns``. ``coded`` lets text and categorical pandas columns come back
+    as :class:`~mlotel.sketches.frequent.CodedValues` (codes from pandas, in C), for callers
+    that only count values (reference profiles). The forms accepted and how each maps to rows and
     features are listed in docs/inputs.md.
 
     Raises :class:`UnreadableInput` (and nothing else) for inputs that cannot be
@@ -65,7 +68,7 @@ def read_input(
         forced = frozenset((feature_name(categorical),))
     else:
         forced = frozenset(map(feature_name, categorical))
-    return _read(obj, ReadOptions(names, forced, max_features, labels=False))
+    return _read(obj, ReadOptions(names, forced, max_features, labels=False, coded=coded))
 
 
 def _read(obj: Any, opt: ReadOptions) -> Frame:
@@ -158,7 +161,9 @@ def _read_series(series: Any, opt: ReadOptions) -> Frame:
     else:
         name = positional_name(0) if series.name is None else feature_name(series.name)
     builder = FrameBuilder(len(series), opt.limit)
-    column = pandas_column(series_array(series), categorical=name in opt.forced, labels=False)
+    column = pandas_column(
+        series_array(series), categorical=name in opt.forced, labels=False, coded=opt.coded
+    )
     add_column(builder, name, column)
     return builder.build()
 

@@ -17,6 +17,7 @@ from mlotel.data._columns import float_columns, is_container, to_column
 from mlotel.data._frame import Frame, UnreadableInput
 from mlotel.data._pandas import column_getter, is_series, pandas_column, series_array
 from mlotel.data._tensors import is_tensor, to_host
+from mlotel.sketches.frequent import CodedValues
 
 __all__ = [
     "ABSENT",
@@ -46,13 +47,16 @@ class ReadOptions:
     columns kept. ``labels``: read integers and bools as categorical labels.
     """
 
-    __slots__ = ("forced", "labels", "limit", "names")
+    __slots__ = ("coded", "forced", "labels", "limit", "names")
 
-    def __init__(self, names: list[str] | None, forced: frozenset[str], limit: int, labels: bool) -> None:
+    def __init__(
+        self, names: list[str] | None, forced: frozenset[str], limit: int, labels: bool, coded: bool = False
+    ) -> None:
         self.names = names
         self.forced = forced
         self.limit = limit
         self.labels = labels
+        self.coded = coded
 
 
 def array_like(obj: object) -> bool:
@@ -145,7 +149,11 @@ def read_dataframe(df: Any, opt: ReadOptions) -> Frame:
         if position is None:
             builder.add_missing(name, forced)
         else:
-            add_column(builder, name, pandas_column(get(position), categorical=forced, labels=opt.labels))
+            add_column(
+                builder,
+                name,
+                pandas_column(get(position), categorical=forced, labels=opt.labels, coded=opt.coded),
+            )
     return builder.build()
 
 
@@ -209,9 +217,13 @@ def read_column_dict(data: dict[Any, Any], opt: ReadOptions) -> Frame:
             builder.add_missing(name, forced)
         elif shape == "nested":
             builder.drop()
+        elif isinstance(value, CodedValues):
+            builder.add(name, value, True)  # text already read as categorical codes (data._arrow)
         elif is_series(value):
             add_column(
-                builder, name, pandas_column(series_array(value), categorical=forced, labels=opt.labels)
+                builder,
+                name,
+                pandas_column(series_array(value), categorical=forced, labels=opt.labels, coded=opt.coded),
             )
         else:
             values = _as_1d(value)
@@ -300,6 +312,8 @@ def _value_shape(value: object) -> str:
     """'absent', 'scalar', 'column' (1-D data), or 'nested' (no column holds it)."""
     if value is ABSENT:
         return "absent"
+    if isinstance(value, CodedValues):
+        return "column"
     if value is None or isinstance(value, (str, bytes, int, float, complex, np.generic)):
         return "scalar"
     if isinstance(value, (list, tuple)):

@@ -26,6 +26,7 @@ from mlotel.data._columns import all_missing
 from mlotel.drift.statistics import align_exponential_histograms, quantile_edges
 from mlotel.sketches import CategoricalProfile, ExponentialHistogram, FrequentItems, Moments, NumericProfile
 from mlotel.sketches._convert import json_float
+from mlotel.sketches.frequent import CodedValues
 from mlotel.version import __version__
 
 if TYPE_CHECKING:
@@ -525,6 +526,8 @@ class ReferenceBuilder:
             # Read a named target column like a model output (ints and strings are labels), so
             # the reference target and the served predictions are sketched the same way.
             column = _named_column(data, self._target)
+            if isinstance(column, CodedValues):  # read_output reads arrays
+                column = np.asarray(column)
             if column is not None:
                 separate, target_values = True, column
                 data = _without(data, self._target)
@@ -532,7 +535,9 @@ class ReferenceBuilder:
         if names is not None and self._target is not None and not separate and self._target not in names:
             names = [*names, self._target]
         max_features = self._max_features + (1 if self._target is not None and not separate else 0)
-        frame = read_input(data, features=names, categorical=self._categorical, max_features=max_features)
+        frame = read_input(
+            data, features=names, categorical=self._categorical, max_features=max_features, coded=True
+        )
         if frame.dropped_columns and not self._dropped_warned:
             self._dropped_warned = True
             warnings.warn(
@@ -841,7 +846,9 @@ def _to_reference(
     return FeatureReference(name, "categorical", frequent=profile.frequent.copy())
 
 
-def _all_missing(values: np.ndarray) -> bool:
+def _all_missing(values: np.ndarray | CodedValues) -> bool:
+    if isinstance(values, CodedValues):
+        return not (values.codes >= 0).any()  # its categories hold no missing value
     if values.dtype.kind == "f":
         return bool(np.isnan(values).all())
     if values.dtype.kind == "O":

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from mlotel.data._arrow import arrow_column
 from mlotel.drift.profile import ReferenceBuilder
+from mlotel.sketches.frequent import CodedValues
 
 #: Rows sketched per update on Spark executors.
 COALESCE_ROWS = 65_536
@@ -21,17 +23,11 @@ COALESCE_ROWS = 65_536
 __all__ = ["COALESCE_ROWS", "arrow_columns", "merge_partials", "profile_arrow_batches", "profile_frame"]
 
 
-def arrow_columns(batch: Any) -> dict[str, np.ndarray]:
-    """A pyarrow ``RecordBatch`` as ``{name: numpy column}``, read as the local Parquet reader
-    reads it (dictionary columns decoded), so every engine sees the same values."""
-    import pyarrow as pa
-
-    out = {}
-    for name, column in zip(batch.schema.names, batch.columns):
-        if pa.types.is_dictionary(column.type):
-            column = column.dictionary_decode()
-        out[name] = column.to_numpy(zero_copy_only=False)
-    return out
+def arrow_columns(batch: Any) -> dict[str, np.ndarray | CodedValues]:
+    """A pyarrow ``RecordBatch`` as ``{name: column}``, read as the local Parquet reader reads
+    it (:func:`~mlotel.data._arrow.arrow_column`: numbers as numpy, text dictionary-encoded),
+    so every engine sees the same values."""
+    return {name: arrow_column(column) for name, column in zip(batch.schema.names, batch.columns)}
 
 
 def _builder(options: Mapping[str, Any]) -> ReferenceBuilder:
@@ -73,7 +69,7 @@ def profile_arrow_batches(batches: Iterable[Any], options: Mapping[str, Any]) ->
     yield pa.RecordBatch.from_pydict({"partial": [builder.to_bytes()]}, schema=_partial_schema())
 
 
-def _combined(batches: list[Any]) -> dict[str, np.ndarray]:
+def _combined(batches: list[Any]) -> dict[str, np.ndarray | CodedValues]:
     import pyarrow as pa
 
     if len(batches) == 1:
