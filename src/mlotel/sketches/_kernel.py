@@ -48,6 +48,33 @@ def window_bounds(scale: int, low_bits: int, high_bits: int) -> tuple[int, int]:
     align = min(fine_bits(scale), _ALIGN_BITS)
     f_lo = ((low_bits - 1) >> shift) >> align << align
     f_hi = ((((high_bits - 1) >> shift) >> align) + 1 << align) - 1
+    return _reused(scale, f_lo, f_hi) if scale > 0 else (f_lo, f_hi)
+
+
+# Recently used windows per scale.  A batch's smallest magnitude moves by octaves from one
+# batch to the next (the minimum |x| of a normal sample), so exact bounds would build a new
+# table (~ms) for most batches of a many-column frame; a recent window covering the batch's
+# range, or one widened to cover it too, is used instead when at most _REUSE_WIDTH times as
+# wide.  Any window covering the data gives the same counts (stores trim zero ends).  At
+# scale <= 0 a window has one key per octave: cheap to build, never worth widening.
+_RECENT: dict[int, tuple[tuple[int, int], ...]] = {}
+_RECENT_PER_SCALE = 8
+_REUSE_WIDTH = 2
+
+
+def _reused(scale: int, f_lo: int, f_hi: int) -> tuple[int, int]:
+    # Tuples replaced whole: threads sketching at once see one list or the other.
+    recent = _RECENT.get(scale, ())
+    limit = _REUSE_WIDTH * (f_hi - f_lo + 1)
+    for lo, hi in recent:
+        if lo <= f_lo and f_hi <= hi and hi - lo + 1 <= limit:
+            return lo, hi
+    for i, (lo, hi) in enumerate(recent):
+        u_lo, u_hi = min(lo, f_lo), max(hi, f_hi)
+        if u_hi - u_lo + 1 <= min(limit, _REUSE_WIDTH * (hi - lo + 1)):
+            _RECENT[scale] = (*recent[:i], (u_lo, u_hi), *recent[i + 1 :])
+            return u_lo, u_hi
+    _RECENT[scale] = ((f_lo, f_hi), *recent[: _RECENT_PER_SCALE - 1])
     return f_lo, f_hi
 
 
