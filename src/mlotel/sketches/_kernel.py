@@ -42,8 +42,9 @@ def fine_bits(scale: int) -> int:
 
 def window_bounds(scale: int, low_bits: int, high_bits: int) -> tuple[int, int]:
     """Fine-key window ``[f_lo, f_hi]`` covering magnitudes ``low..high`` (IEEE bits),
-    widened to whole octaves (or 4096-slice blocks) so that it is reused across
-    batches and its table stays cached."""
+    widened to whole octaves (or 4096-slice blocks), or to a recent window that covers
+    it (see :func:`_reused`), so that it is reused across batches and its table stays
+    cached."""
     shift = _MANT - fine_bits(scale)
     align = min(fine_bits(scale), _ALIGN_BITS)
     f_lo = ((low_bits - 1) >> shift) >> align << align
