@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import mlotel
+from mlotel import _runtime
 from mlotel import _semconv as sc
 from mlotel.monitor._buffer import MAX_BLOCK_VALUES, block_rows
 from mlotel.sketches import ExponentialHistogram
@@ -77,6 +78,25 @@ def test_one_row_calls_are_buffered_but_exact(telemetry):
     # A second interval continues cumulatively.
     predict(X[:1])
     assert by_feature(telemetry.collect()[sc.FEATURE_VALUE])["f0"].count == 1001
+
+
+def test_a_block_grows_for_larger_batches_within_the_bound(telemetry):
+    """One-row calls first (a small block), batches later: the block grows and stays exact."""
+    rng = np.random.default_rng(4)
+    X = rng.lognormal(size=(5 * 900 + 3, 30))
+    predict = mlotel.monitor(model="m", sketch_outputs=False)(lambda batch: None)
+    for row in X[:3]:
+        predict(row[None, :])
+    for batch in np.array_split(X[3:], 5):
+        predict(batch)
+    buffers = [flush.__self__ for flush in _runtime.active().registry._flushers]
+    (block,) = [b._block for b in buffers if hasattr(b, "_block")]
+    assert block.shape == (block_rows(30, 900), 30) and block.size <= MAX_BLOCK_VALUES
+    features = by_feature(telemetry.collect()[sc.FEATURE_VALUE])
+    for j in range(30):
+        expected = ExponentialHistogram()
+        expected.update(X[:, j])
+        assert_same_sketch(ExponentialHistogram.from_otlp(features[f"f{j}"]), expected)
 
 
 def test_block_sizes_follow_the_batch_within_the_bound():

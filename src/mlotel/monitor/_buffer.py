@@ -106,8 +106,9 @@ class MatrixBuffer:
     copy, whatever the number of features. When the block fills, or before a
     collection, each column is handed to its series (``series[j]``) in one piece.
     Thread-safe: the block has its own lock, always taken before any series lock.
-    Memory: :func:`block_rows` x width float64 values, at most ``MAX_BLOCK_VALUES``
-    (or 16 rows) whatever the traffic.
+    The block is sized from the first batch and grows (never shrinks) when a larger
+    one comes. Memory: :func:`block_rows` x width float64 values, at most
+    ``MAX_BLOCK_VALUES`` (or 16 rows) whatever the traffic.
     """
 
     __slots__ = ("series", "_block", "_fill", "_lock")
@@ -135,7 +136,12 @@ class MatrixBuffer:
                 self._fill = fill + n
                 return
             self._flush_locked()
-            if n * 2 <= block.shape[0]:
+            rows = block.shape[0]
+            if n * 2 > rows and block_rows(block.shape[1], n) > rows:
+                # Larger batches than the first: grow (never shrink) within MAX_BLOCK_VALUES.
+                rows = block_rows(block.shape[1], n)
+                self._block = block = np.empty((rows, block.shape[1]), dtype=np.float64)
+            if n * 2 <= rows:
                 block[:n] = X
                 self._fill = n
                 return
