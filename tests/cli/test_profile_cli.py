@@ -14,7 +14,7 @@ import pytest
 from mlotel.cli import main
 from mlotel.cli._readers import Progress, ReaderError, open_table
 from mlotel.drift import ReferenceProfile, build_reference
-from tests.drift.test_profile import assert_same_profile
+from tests.drift._profiles import assert_same_profile
 
 N = 2000
 HAVE_PYARROW = importlib.util.find_spec("pyarrow") is not None

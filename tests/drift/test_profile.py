@@ -19,6 +19,7 @@ from mlotel.drift import (
 )
 from mlotel.drift.profile import FORMAT_VERSION, reference_edges
 from mlotel.sketches import ExponentialHistogram, FrequentItems
+from tests.drift._profiles import assert_same_profile
 
 N = 3000
 
@@ -34,39 +35,6 @@ def data() -> dict[str, np.ndarray]:
     color[rng.random(N) < 0.02] = None
     label = rng.integers(0, 2, N).astype(float)
     return {"age": age, "income": income, "color": color, "label": label}
-
-
-def assert_same_profile(a: ReferenceProfile, b: ReferenceProfile) -> None:
-    """Exact equality of every sketch, except float sums (moments, histogram sum) up to rounding."""
-    assert a.n_rows == b.n_rows and a.quantile_bins == b.quantile_bins
-    assert list(a.columns()) == list(b.columns())
-    assert (a.target is None) == (b.target is None)
-    for name, fa in a.columns().items():
-        fb = b.columns()[name]
-        assert (fa.kind, fa.count, fa.missing) == (fb.kind, fb.count, fb.missing), name
-        if fa.kind == "categorical":
-            assert fa.frequent == fb.frequent, name
-            continue
-        ha, hb = fa.histogram, fb.histogram
-        for attr in (
-            "scale",
-            "zero_count",
-            "positive",
-            "negative",
-            "count",
-            "min",
-            "max",
-            "missing",
-            "pos_inf",
-            "neg_inf",
-        ):
-            assert getattr(ha, attr) == getattr(hb, attr), (name, attr)
-        assert ha.sum == pytest.approx(hb.sum, rel=1e-12, abs=1e-9)
-        np.testing.assert_array_equal(fa.quantile_edges, fb.quantile_edges)
-        ma, mb = fa.moments, fb.moments
-        assert (ma.count, ma.min, ma.max) == (mb.count, mb.min, mb.max)
-        assert ma.mean == pytest.approx(mb.mean, rel=1e-12, abs=1e-12)
-        assert ma.m2 == pytest.approx(mb.m2, rel=1e-10)
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 import mlotel
 from mlotel.cli import main
 from mlotel.drift import ReferenceProfile
-from tests.engines._profiles import assert_same_profile
+from tests.drift._profiles import assert_same_profile
 from tests.engines.test_spark import frame
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")

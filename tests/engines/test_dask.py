@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import mlotel
-from tests.engines._profiles import assert_same_profile
+from tests.drift._profiles import assert_same_profile
 from tests.engines.test_spark import frame
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from mlotel.drift import ReferenceBuilder, build_reference
 from mlotel.engines import _partition
-from tests.engines._profiles import assert_same_profile
+from tests.drift._profiles import assert_same_profile
 
 # Magnitudes up to 1e100: sums of values near the float maximum overflow in some orders only.
 FLOATS = st.one_of(

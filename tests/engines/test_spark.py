@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import mlotel
-from tests.engines._profiles import assert_same_profile
+from tests.drift._profiles import assert_same_profile
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 

@@ -1,4 +1,5 @@
-"""Profile equality as the engines promise it: sketches exact, float sums up to rounding."""
+"""Profile equality as merging promises it (one process, partitions, engines): sketches exact,
+float sums up to rounding."""
 
 from __future__ import annotations
 
