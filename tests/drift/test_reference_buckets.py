@@ -127,3 +127,26 @@ def test_cli_rejects_bad_max_buckets(spec, match, tmp_path, capsys):
         main(["profile", "x.csv", "-o", str(tmp_path / "r.json"), "--max-buckets", spec])
     assert exc.value.code == 2
     assert re.search(match, capsys.readouterr().err)
+
+
+def test_cli_drift_profiles_the_current_file_at_the_reference_sizes(frame, tmp_path, capsys, monkeypatch):
+    from mlotel.cli import _drift
+
+    csv = tmp_path / "data.csv"
+    frame.to_csv(csv, index=False)
+    ref = tmp_path / "ref.json"
+    assert main(["profile", str(csv), "-o", str(ref), "--max-buckets", "320,income=1024"]) == 0
+    current = []
+    profile_file = _drift.profile_file
+
+    def spy(*args, **kwargs):
+        current.append(profile_file(*args, **kwargs))
+        return current[-1]
+
+    monkeypatch.setattr(_drift, "profile_file", spy)
+    assert main(["drift", str(ref), str(csv), "--format", "json"]) == 0
+    (profile,) = current
+    sizes = {name: f.histogram.max_size for name, f in profile.features.items() if f.histogram is not None}
+    assert sizes == {"income": 1024, "age": 320}
+    assert profile.features["income"].histogram.scale == _scale(frame["income"].to_numpy(), 1024)
+    capsys.readouterr()

@@ -24,7 +24,7 @@ from mlotel.cli._readers import ReaderError
 from mlotel.data import UnreadableInput
 from mlotel.drift.compare import DriftReport
 from mlotel.drift.fleet import FleetData, fleet_sketches, is_telemetry, telemetry_files
-from mlotel.drift.profile import ReferenceProfile, ReferenceProfileError
+from mlotel.drift.profile import ReferenceProfile, ReferenceProfileError, reference_sizes
 from mlotel.drift.thresholds import CHI2, HELLINGER, JS, KS, PSI, WASSERSTEIN, DriftResult, Thresholds
 
 __all__ = ["add_parser", "bonferroni", "format_table"]
@@ -127,6 +127,7 @@ def _profile_current(args: argparse.Namespace, reference: ReferenceProfile) -> R
     """Profile the current file the way the reference was: same categorical columns, same target."""
     categorical = [f.name for f in reference.columns().values() if f.kind == "categorical"]
     target = reference.target.name if reference.target is not None else None
+    sizes = reference_sizes(reference)  # each feature at its reference histogram size
     try:
         return profile_file(
             args.current,
@@ -135,6 +136,7 @@ def _profile_current(args: argparse.Namespace, reference: ReferenceProfile) -> R
             target=target,
             chunk_rows=args.chunk_rows,
             progress=progress_enabled(args),
+            max_size=sizes,
         )
     except ValueError as exc:
         if target is None or "is not in the data" not in str(exc):
@@ -146,6 +148,7 @@ def _profile_current(args: argparse.Namespace, reference: ReferenceProfile) -> R
         categorical=categorical,
         chunk_rows=args.chunk_rows,
         progress=progress_enabled(args),
+        max_size=sizes,
     )
 
 

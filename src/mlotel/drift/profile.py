@@ -41,6 +41,7 @@ __all__ = [
     "ReferenceProfileError",
     "build_reference",
     "profile_current",
+    "reference_sizes",
 ]
 
 #: Value of the ``"format"`` field of a saved profile.
@@ -773,9 +774,6 @@ def profile_current(
     target = None if reference.target is None else reference.target.name
     if target is not None and not _has_column(data, target):
         target = None
-    # Each feature at its reference size (clamped into the accepted range for older files).
-    sizes = {f.name: min(max(f.histogram.max_size, 8), 16_384) for f in columns if f.histogram is not None}
-    widest = max(sizes.values(), default=DEFAULT_MAX_SIZE)
     tops = [f.frequent.k for f in columns if f.frequent is not None]
     return build_reference(
         data,
@@ -783,9 +781,18 @@ def profile_current(
         categorical=categorical,
         target=target,
         quantile_bins=reference.quantile_bins,
-        max_size={"*": widest, **sizes} if len(set(sizes.values())) > 1 else widest,
+        max_size=reference_sizes(reference),
         top_k=max(tops, default=DEFAULT_TOP_K),
     )
+
+
+def reference_sizes(reference: ReferenceProfile) -> int | dict[str, int]:
+    """The ``max_size`` that profiles data as ``reference`` was: each feature at its own
+    histogram size (clamped into the accepted range for older files)."""
+    columns = reference.columns().values()
+    sizes = {f.name: min(max(f.histogram.max_size, 8), 16_384) for f in columns if f.histogram is not None}
+    widest = max(sizes.values(), default=DEFAULT_MAX_SIZE)
+    return {"*": widest, **sizes} if len(set(sizes.values())) > 1 else widest
 
 
 # --------------------------------------------------------------------------------------------
