@@ -52,6 +52,11 @@ def test_spark_current_side_and_compare(spark, data):
     assert report.feature_verdicts()["x"] == "alert"
 
 
+def test_an_empty_spark_frame_profiles_its_columns_with_zero_counts(spark, data):
+    empty = spark.createDataFrame(data).filter("false")
+    assert_same_profile(mlotel.build_reference(empty), mlotel.build_reference(data.iloc[:0]))
+
+
 def test_spark_nested_columns_are_reported_not_profiled(spark):
     df = spark.createDataFrame(
         [(1.0, [1, 2], {"a": 1}, ("u", 2)), (2.0, [3], {}, ("v", 3))],

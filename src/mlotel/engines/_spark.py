@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,15 +42,22 @@ def partial_profile(df: Any, options: Mapping[str, Any]) -> ReferenceBuilder:
     body = functools.partial(_partition.profile_arrow_batches, options=dict(options))
     partials = df.mapInArrow(body, "partial binary")
     rdd = _rdd(partials)
-    if rdd is not None:
+    if rdd is None:
+        builder = ReferenceBuilder(**options)  # Spark Connect: no RDDs; merge as rows arrive
+        for row in partials.toLocalIterator():
+            builder.merge(ReferenceBuilder.from_bytes(bytes(row[0])))
+    elif rdd.getNumPartitions() == 0:
+        builder = ReferenceBuilder(**options)
+    else:
         # Executors merge pairs of partials; the driver receives a few, not one per partition.
-        if rdd.getNumPartitions() == 0:
-            return ReferenceBuilder(**options)
         merged = rdd.map(lambda row: bytes(row[0])).treeReduce(_partition.merge_partials, depth=2)
-        return ReferenceBuilder.from_bytes(merged)
-    builder = ReferenceBuilder(**options)  # Spark Connect: no RDDs; merge as rows arrive
-    for row in partials.toLocalIterator():
-        builder.merge(ReferenceBuilder.from_bytes(bytes(row[0])))
+        builder = ReferenceBuilder.from_bytes(merged)
+    if builder.n_rows == 0:
+        # No partition held a row: the columns and their kinds come from the schema, with
+        # zero counts, as the one-process profile of an empty frame has them.
+        with warnings.catch_warnings():  # the caller reports unprofiled columns by name
+            warnings.simplefilter("ignore")
+            builder.update(df.limit(0).toPandas())
     return builder
 
 
