@@ -52,3 +52,20 @@ def test_a_failed_dask_task_raises_the_engine_error(dask_client, dd):
     ddf = dd.from_pandas(pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]}), npartitions=2).map_partitions(_fail)
     with pytest.raises(RuntimeError, match="bad partition"):
         mlotel.build_reference(ddf)
+
+
+def test_dask_multivariate_model_is_fitted_on_the_driver(dask_client, dd):
+    from tests.drift.test_multivariate import _data
+
+    data = _data(8000, 1)
+    ddf = dd.from_pandas(data, npartitions=4)
+    reference = mlotel.build_reference(ddf, categorical=["color"], multivariate=True)
+    model = reference.multivariate
+    assert model.features == ("x1", "x2", "x3") and model.n_seen == 8000
+    flipped = _data(3000, 2, sign=-1.0)
+    got = mlotel.profile_current(dd.from_pandas(flipped, npartitions=3), reference)
+    want = mlotel.profile_current(flipped, reference)
+    assert got.multivariate.count == 3000
+    assert got.multivariate.total == pytest.approx(want.multivariate.total)
+    row = reference.compare(got).results[-1]
+    assert (row.feature, row.verdict) == ("multivariate", "alert")

@@ -24,6 +24,8 @@ from mlotel.cli._readers import ReaderError
 from mlotel.data import UnreadableInput
 from mlotel.drift.compare import DriftReport
 from mlotel.drift.fleet import FleetData, fleet_sketches, is_telemetry, telemetry_files
+from mlotel.drift.multivariate import METHOD as RECONSTRUCTION
+from mlotel.drift.multivariate import MultivariateModel
 from mlotel.drift.profile import ReferenceProfile, ReferenceProfileError, reference_sizes
 from mlotel.drift.thresholds import CHI2, HELLINGER, JS, KS, PSI, WASSERSTEIN, DriftResult, Thresholds
 
@@ -128,6 +130,7 @@ def _profile_current(args: argparse.Namespace, reference: ReferenceProfile) -> R
     categorical = [f.name for f in reference.columns().values() if f.kind == "categorical"]
     target = reference.target.name if reference.target is not None else None
     sizes = reference_sizes(reference)  # each feature at its reference histogram size
+    model = reference.multivariate if isinstance(reference.multivariate, MultivariateModel) else None
     try:
         return profile_file(
             args.current,
@@ -137,6 +140,7 @@ def _profile_current(args: argparse.Namespace, reference: ReferenceProfile) -> R
             chunk_rows=args.chunk_rows,
             progress=progress_enabled(args),
             max_size=sizes,
+            reconstruction=model,
         )
     except ValueError as exc:
         if target is None or "is not in the data" not in str(exc):
@@ -149,6 +153,7 @@ def _profile_current(args: argparse.Namespace, reference: ReferenceProfile) -> R
         chunk_rows=args.chunk_rows,
         progress=progress_enabled(args),
         max_size=sizes,
+        reconstruction=model,
     )
 
 
@@ -278,13 +283,17 @@ def format_table(report: DriftReport, out: TextIO) -> None:
     for r in report.results:
         by_feature.setdefault(r.feature, {})[r.method] = r
     verdicts = report.feature_verdicts()
-    header = ["feature", "verdict", "n_ref", "n_cur", *(h for h, _ in _COLUMNS)]
+    columns = _COLUMNS
+    if any(r.method == RECONSTRUCTION for r in report.results):
+        # The multivariate row (current / reference mean reconstruction error).
+        columns = (*_COLUMNS, ("reconstruction", RECONSTRUCTION))
+    header = ["feature", "verdict", "n_ref", "n_cur", *(h for h, _ in columns)]
     rows = []
     for name, verdict in verdicts.items():
         results = by_feature[name]
         first = next(iter(results.values()))
         cells = [name, verdict, str(first.n_reference), str(first.n_current)]
-        cells += [_cell(results.get(method)) for _, method in _COLUMNS]
+        cells += [_cell(results.get(method)) for _, method in columns]
         rows.append(cells)
     if rows:
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

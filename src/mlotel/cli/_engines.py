@@ -82,6 +82,8 @@ def engine_profile(
     progress: bool = False,
     quiet: bool = False,
     max_size: int | Mapping[str, int] = DEFAULT_MAX_SIZE,
+    multivariate: bool = False,
+    variance: float = 0.95,
 ) -> ReferenceProfile:
     """Profile the Parquet dataset at ``path`` on ``engine`` (``"dask"`` or ``"spark"``): as a
     reference, or, given ``reference``, as current data the way it was profiled."""
@@ -99,8 +101,9 @@ def engine_profile(
         from mlotel.engines import profile_frame
 
         named = None if features is None else [f for f in features if f != target]
+        extra: dict[str, object] = {"multivariate": True, "variance": variance} if multivariate else {}
         options = ReferenceBuilder(
-            features=named, categorical=categorical, target=target, max_size=max_size
+            features=named, categorical=categorical, target=target, max_size=max_size, **extra
         ).options()
         return profile_frame(frame, options, progress=progress and not quiet)
 

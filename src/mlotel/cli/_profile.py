@@ -12,6 +12,7 @@ from mlotel._buckets import MAX_BUCKETS, MIN_BUCKETS, OTHER_FEATURES, parse_buck
 from mlotel.cli._engines import add_engine_options, dataset_files, engine_profile, is_dataset
 from mlotel.cli._readers import DEFAULT_CHUNK_ROWS, Progress, ReaderError, open_table
 from mlotel.data import UnreadableInput
+from mlotel.drift.multivariate import MultivariateModel
 from mlotel.drift.profile import DEFAULT_MAX_SIZE, ReferenceBuilder, ReferenceProfile
 
 __all__ = ["add_chunk_options", "add_parser", "bucket_spec", "comma_list", "profile_file", "progress_enabled"]
@@ -74,6 +75,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             f"(each in [{MIN_BUCKETS}, {MAX_BUCKETS}]; see docs/accuracy.md)"
         ),
     )
+    parser.add_argument(
+        "--multivariate",
+        action="store_true",
+        help="also fit the multivariate (PCA reconstruction) drift model of the numeric features",
+    )
+    parser.add_argument(
+        "--variance",
+        type=float,
+        default=0.95,
+        help="with --multivariate: share of the variance the kept components explain (default 0.95)",
+    )
     add_chunk_options(parser)
     add_engine_options(parser)
     parser.set_defaults(handler=run)
@@ -117,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
                 chunk_rows=args.chunk_rows,
                 progress=progress_enabled(args),
                 max_size=_buckets_option(args.max_buckets),
+                **_multivariate_options(args),
             )
         else:
             profile = engine_profile(
@@ -130,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=progress_enabled(args),
                 quiet=args.quiet,
                 max_size=_buckets_option(args.max_buckets),
+                **_multivariate_options(args),
             )
         profile.save(args.output)
     except (ReaderError, UnreadableInput, ValueError, OSError) as exc:
@@ -150,6 +164,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _multivariate_options(args: argparse.Namespace) -> dict[str, object]:
+    return {"multivariate": True, "variance": args.variance} if args.multivariate else {}
+
+
 def profile_file(
     path: str,
     *,
@@ -159,6 +177,9 @@ def profile_file(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: bool = False,
     max_size: int | Mapping[str, int] = DEFAULT_MAX_SIZE,
+    multivariate: bool = False,
+    variance: float = 0.95,
+    reconstruction: MultivariateModel | None = None,
 ) -> ReferenceProfile:
     """Profile a data file chunk by chunk (the one code path of ``profile`` and ``drift``).
 
@@ -166,6 +187,7 @@ def profile_file(
     ``target`` is read alongside; for a plain 2-D ``.npy`` array ``features`` names all its
     columns (default ``f0, f1, ...``) and ``target`` must be one of those names.
     ``max_size``: histogram buckets per sign, an int or ``{column: buckets}`` (``"*"``: the rest).
+    ``multivariate``/``variance``/``reconstruction``: as for :class:`ReferenceBuilder`.
     Raises :class:`ReaderError`, :class:`mlotel.data.UnreadableInput` or :class:`ValueError`.
     """
     columns = None
@@ -173,17 +195,20 @@ def profile_file(
         columns = [*features, target] if target is not None and target not in features else list(features)
     # A directory or glob is a Parquet dataset: its files feed one builder, in name order.
     paths = dataset_files(path) if is_dataset(path) else [path]
+    extra: dict[str, object] = {"reconstruction": reconstruction}
+    if multivariate:
+        extra.update(multivariate=True, variance=variance)
     builder: ReferenceBuilder | _PositionalBuilder | None = None
     for file in paths:
         table = open_table(file, columns=columns, categorical=categorical, chunk_rows=chunk_rows)
         if builder is None and table.positional:
             # --features names every column of the array; the target is one of them.
-            inner = ReferenceBuilder(categorical=categorical, target=target, max_size=max_size)
+            inner = ReferenceBuilder(categorical=categorical, target=target, max_size=max_size, **extra)
             builder = _PositionalBuilder(inner, features)
         elif builder is None:
             named = None if features is None else [f for f in features if f != target]
             builder = ReferenceBuilder(
-                features=named, categorical=categorical, target=target, max_size=max_size
+                features=named, categorical=categorical, target=target, max_size=max_size, **extra
             )
         bar = Progress(table.total, table.unit, f"profiling {file}", enabled=progress)
         try:

@@ -6,6 +6,8 @@
 * :mod:`~mlotel.drift.compare` -- :func:`compare_features`, the one comparison used by the
   online monitor and the batch ``mlotel drift`` tool, and :class:`DriftReport`.
 * :mod:`~mlotel.drift.fleet` -- the current side from exported telemetry (fleet drift).
+* :mod:`~mlotel.drift.multivariate` -- multivariate drift: a PCA reconstruction-error model
+  of the numeric features (``build_reference(..., multivariate=True)``).
 
 Spark and Dask DataFrames are profiled by :mod:`mlotel.engines` (docs/distributed.md).
 """

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mlotel.drift.multivariate import MultivariateModel, ReconstructionErrors, compare_reconstruction
 from mlotel.drift.profile import FeatureReference, ReferenceProfile
 from mlotel.drift.statistics import OTHER, align_exponential_histograms, compare_categorical, compare_numeric
 from mlotel.drift.thresholds import CHI2, DriftResult, ThresholdPolicy, Thresholds, Verdict
@@ -263,6 +264,11 @@ def compare_profiles(
     are matched by name) or a mapping of name to any sketch :func:`compare_features`
     accepts. Features on one side only, and kind mismatches, are reported in the
     :class:`DriftReport`, never raised.
+
+    When the reference has a multivariate model, the report ends with one more result,
+    feature ``"multivariate"``, method ``"reconstruction"``
+    (:func:`mlotel.drift.multivariate.compare_reconstruction`): ``"insufficient"`` unless
+    ``current`` is a profile from :func:`profile_current` holding this model's errors.
     """
     if not isinstance(reference, ReferenceProfile):
         raise TypeError(f"reference must be a ReferenceProfile, got {type(reference).__name__}")
@@ -285,6 +291,10 @@ def compare_profiles(
             results.extend(compare_features(feature, cur[name], thresholds))
         except FeatureKindMismatch:
             mismatched.append(name)
+    if isinstance(reference.multivariate, MultivariateModel):
+        errors = getattr(current, "multivariate", None)
+        errors = errors if isinstance(errors, ReconstructionErrors) else None
+        results.append(compare_reconstruction(reference.multivariate, errors, thresholds))
     new = [name for name in cur if name not in ref_columns]
     return DriftReport(tuple(results), tuple(missing), tuple(new), tuple(mismatched))
 

@@ -23,6 +23,14 @@ import numpy as np
 from mlotel._buckets import parse_buckets
 from mlotel.data import Column, read_input, read_output
 from mlotel.data._columns import all_missing
+from mlotel.drift.multivariate import (
+    DEFAULT_MAX_ROWS,
+    DEFAULT_VARIANCE,
+    MultivariateModel,
+    ReconstructionErrors,
+    RowSample,
+    fit_model,
+)
 from mlotel.drift.statistics import align_exponential_histograms, quantile_edges
 from mlotel.sketches import CategoricalProfile, ExponentialHistogram, FrequentItems, Moments, NumericProfile
 from mlotel.sketches._convert import json_float
@@ -273,11 +281,15 @@ class ReferenceProfile:
     ``features`` maps each feature name to its :class:`FeatureReference` (in column order);
     ``target`` is the target's (or ``None``); ``n_rows`` counts the rows profiled;
     ``quantile_bins`` is the number of equal-mass bins behind each numeric feature's
-    ``quantile_edges``. Build with :func:`build_reference` or :class:`ReferenceBuilder`;
+    ``quantile_edges``. ``multivariate`` is the reference's multivariate model
+    (:class:`~mlotel.drift.multivariate.MultivariateModel`, ``build_reference(...,
+    multivariate=True)``), or, for a profile of current data, the reconstruction errors of
+    that data under the reference's model (:class:`ReconstructionErrors`), or ``None``.
+    Build with :func:`build_reference` or :class:`ReferenceBuilder`;
     compare with :meth:`compare`; persist with :meth:`save` / :meth:`load`.
     """
 
-    __slots__ = ("features", "target", "n_rows", "quantile_bins")
+    __slots__ = ("features", "target", "n_rows", "quantile_bins", "multivariate")
 
     def __init__(
         self,
@@ -286,6 +298,7 @@ class ReferenceProfile:
         target: FeatureReference | None = None,
         n_rows: int = 0,
         quantile_bins: int = DEFAULT_QUANTILE_BINS,
+        multivariate: MultivariateModel | ReconstructionErrors | None = None,
     ) -> None:
         items = list(features.values()) if isinstance(features, Mapping) else list(features)
         self.features: dict[str, FeatureReference] = {}
@@ -306,6 +319,11 @@ class ReferenceProfile:
         self.target = target
         self.n_rows = n_rows
         self.quantile_bins = quantile_bins
+        if multivariate is not None and not isinstance(
+            multivariate, (MultivariateModel, ReconstructionErrors)
+        ):
+            raise TypeError(f"multivariate must be a MultivariateModel, got {type(multivariate).__name__}")
+        self.multivariate = multivariate
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ReferenceProfile):
@@ -314,6 +332,7 @@ class ReferenceProfile:
             list(self.features.items()) == list(other.features.items())
             and self.target == other.target
             and (self.n_rows, self.quantile_bins) == (other.n_rows, other.quantile_bins)
+            and self.multivariate == other.multivariate
         )
 
     def __repr__(self) -> str:
@@ -334,7 +353,10 @@ class ReferenceProfile:
         Histograms and moments merge exactly (moments up to float rounding); frequent items
         merge exactly while the union of kept keys fits in ``k``; quantile edges are
         recomputed from the merged histograms. Raises :class:`ValueError` when the profiles
-        differ in features, target, a feature's kind, or ``quantile_bins``.
+        differ in features, target, a feature's kind, or ``quantile_bins``, or when one holds a
+        multivariate model (a fitted PCA does not merge: merge the :class:`ReferenceBuilder`
+        states, whose row samples do, and fit once). Current-data reconstruction errors of the
+        same model merge exactly.
         """
         if not isinstance(other, ReferenceProfile):
             raise TypeError(f"cannot merge {type(other).__name__} into ReferenceProfile")
@@ -354,7 +376,11 @@ class ReferenceProfile:
         features = [f.merged(other.features[name], self.quantile_bins) for name, f in self.features.items()]
         target = None if self.target is None else self.target.merged(other.target, self.quantile_bins)
         return ReferenceProfile(
-            features, target=target, n_rows=self.n_rows + other.n_rows, quantile_bins=self.quantile_bins
+            features,
+            target=target,
+            n_rows=self.n_rows + other.n_rows,
+            quantile_bins=self.quantile_bins,
+            multivariate=_merge_multivariate(self.multivariate, other.multivariate),
         )
 
     def compare(
@@ -377,7 +403,7 @@ class ReferenceProfile:
             "quantile_bins": self.quantile_bins,
             "features": [f.to_dict() for f in self.features.values()],
             "target": None if self.target is None else self.target.to_dict(),
-        }
+        } | ({} if self.multivariate is None else {"multivariate": self.multivariate.to_dict()})
 
     @classmethod
     def from_dict(cls, d: Any, source: str = "<dict>") -> ReferenceProfile:
@@ -410,7 +436,8 @@ class ReferenceProfile:
         for f in features:
             if f.count > n_rows:
                 raise ValueError(f"feature {f.name!r}: count {f.count} exceeds n_rows {n_rows}")
-        return cls(features, target=target, n_rows=n_rows, quantile_bins=bins)
+        multivariate = _multivariate_from_dict(obj.get("multivariate"))
+        return cls(features, target=target, n_rows=n_rows, quantile_bins=bins, multivariate=multivariate)
 
     def to_json(self) -> str:
         """Indented JSON with each array of numbers on one line (see :meth:`save`)."""
@@ -477,6 +504,14 @@ class ReferenceBuilder:
     keys per categorical feature), whatever the number of rows. ``max_size`` is an int, or
     ``{feature: buckets}`` with an optional ``"*"`` key for every other column (default
     2048), each in ``[8, 16384]``, as ``monitor(max_buckets=...)``.
+
+    ``multivariate=True`` also keeps a uniform sample of at most ``max_rows`` (50,000) rows
+    of the numeric features (reservoir sampling: ``max_rows x features x 8`` bytes at most,
+    whatever the data size), on which :meth:`build` fits the multivariate model
+    (:func:`mlotel.drift.multivariate.fit_model`, keeping ``variance`` of the variance).
+    The features are the numeric non-target columns of the first batch. ``reconstruction``
+    (a reference's :class:`MultivariateModel`, or its ``to_dict()``) is for current data:
+    every batch's reconstruction errors under that model are summed exactly.
     """
 
     def __init__(
@@ -489,6 +524,10 @@ class ReferenceBuilder:
         max_size: int | Mapping[str, int] = DEFAULT_MAX_SIZE,
         top_k: int = DEFAULT_TOP_K,
         max_features: int = DEFAULT_MAX_FEATURES,
+        multivariate: bool = False,
+        variance: float = DEFAULT_VARIANCE,
+        max_rows: int = DEFAULT_MAX_ROWS,
+        reconstruction: MultivariateModel | Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(features, str):
             features = [features]
@@ -507,6 +546,20 @@ class ReferenceBuilder:
         self._profiles: dict[str, NumericProfile | CategoricalProfile] = {}
         self._n_rows = 0
         self._dropped_warned = False
+        if not 0 < variance <= 1:
+            raise ValueError(f"variance must be in (0, 1], got {variance!r}")
+        if multivariate and reconstruction is not None:
+            raise ValueError("multivariate and reconstruction exclude each other")
+        self._multivariate, self._variance, self._max_rows = (
+            bool(multivariate),
+            float(variance),
+            int(max_rows),
+        )
+        self._sample: RowSample | None = None
+        if isinstance(reconstruction, Mapping):
+            reconstruction = MultivariateModel.from_dict(dict(reconstruction))
+        self._reconstruction = reconstruction
+        self._errors = None if reconstruction is None else ReconstructionErrors(reconstruction.fingerprint)
 
     @property
     def n_rows(self) -> int:
@@ -569,6 +622,14 @@ class ReferenceBuilder:
             self._profiles[column.name] = profile
             profile.update(values)
         self._n_rows += frame.n_rows
+        if self._multivariate:
+            if self._sample is None:
+                names = [c.name for c in columns if not c.categorical and c.name != self._target]
+                self._sample = RowSample(names, self._max_rows)
+            self._sample.update(_numeric_matrix(columns, self._sample.features, frame.n_rows))
+        elif self._reconstruction is not None:
+            matrix = _numeric_matrix(columns, self._reconstruction.features, frame.n_rows)
+            self._errors = self._errors.add(self._reconstruction.errors(matrix))
 
     def _plan(self, column: Column) -> tuple[NumericProfile | CategoricalProfile, Any]:
         """The sketch ``column`` goes to (new, or replacing a missing-only one) and the values."""
@@ -612,14 +673,23 @@ class ReferenceBuilder:
                 target = ref
             else:
                 features.append(ref)
+        multivariate: MultivariateModel | ReconstructionErrors | None = self._errors
+        if self._multivariate:
+            if self._sample is None:
+                raise ValueError("multivariate drift needs at least 2 numeric features, got no data")
+            multivariate = fit_model(self._sample, self._variance)
         return ReferenceProfile(
-            features, target=target, n_rows=self._n_rows, quantile_bins=self._quantile_bins
+            features,
+            target=target,
+            n_rows=self._n_rows,
+            quantile_bins=self._quantile_bins,
+            multivariate=multivariate,
         )
 
     # -- partial profiles (distributed engines) ---------------------------------------------
     def options(self) -> dict[str, Any]:
         """The constructor arguments of this builder (JSON-compatible)."""
-        return {
+        options: dict[str, Any] = {
             "features": self._features,
             "categorical": sorted(self._categorical),
             "target": self._target,
@@ -628,6 +698,11 @@ class ReferenceBuilder:
             "top_k": self._top_k,
             "max_features": self._max_features,
         }
+        if self._multivariate:
+            options.update(multivariate=True, variance=self._variance, max_rows=self._max_rows)
+        if self._reconstruction is not None:
+            options["reconstruction"] = self._reconstruction.to_dict()
+        return options
 
     def _sizes_option(self) -> int | dict[str, int]:
         """``max_size`` as given: an int, or the per-column mapping with ``"*"``."""
@@ -650,8 +725,21 @@ class ReferenceBuilder:
         merged = {
             name: _merge_columns(name, self._profiles.get(name), p) for name, p in other._profiles.items()
         }
+        sample = self._sample
+        if other._sample is not None:
+            if sample is None:
+                sample = RowSample(other._sample.features, self._max_rows)
+            elif sample.features != other._sample.features:
+                raise ValueError(
+                    f"cannot merge multivariate samples of different numeric features: "
+                    f"{sample.features} != {other._sample.features}"
+                )
+            sample.merge(other._sample)
         self._profiles.update(merged)
         self._n_rows += other._n_rows
+        self._sample = sample
+        if self._errors is not None and other._errors is not None:
+            self._errors = self._errors.merged(other._errors)
 
     def to_bytes(self) -> bytes:
         """This builder's state (options, sketches, rows) as compact bytes; see :meth:`from_bytes`.
@@ -664,6 +752,10 @@ class ReferenceBuilder:
             "n_rows": self._n_rows,
             "columns": [[name, p.to_dict()] for name, p in self._profiles.items()],
         }
+        if self._sample is not None:
+            state["sample"] = self._sample.to_dict()
+        if self._errors is not None:
+            state["errors"] = self._errors.to_dict()
         return zlib.compress(json.dumps(state, allow_nan=False, separators=(",", ":")).encode(), 1)
 
     @classmethod
@@ -680,6 +772,10 @@ class ReferenceBuilder:
         for name, d in state["columns"]:
             kind = NumericProfile if d.get("type") == "numeric" else CategoricalProfile
             builder._profiles[name] = kind.from_dict(d)
+        if "sample" in state:
+            builder._sample = RowSample.from_dict(state["sample"])
+        if "errors" in state:
+            builder._errors = ReconstructionErrors.from_dict(state["errors"])
         return builder
 
 
@@ -693,6 +789,8 @@ def build_reference(
     max_size: int | Mapping[str, int] = DEFAULT_MAX_SIZE,
     top_k: int = DEFAULT_TOP_K,
     max_features: int = DEFAULT_MAX_FEATURES,
+    multivariate: bool = False,
+    variance: float = DEFAULT_VARIANCE,
 ) -> ReferenceProfile:
     """Profile training data as the reference for drift detection.
 
@@ -715,24 +813,39 @@ def build_reference(
     partial profiles merged (``target`` must then be a column name): the result equals the
     one-process profile of the same rows (docs/distributed.md).
 
+    ``multivariate=True`` also fits the multivariate (data-reconstruction) drift model of
+    the numeric features: standardization and the PCA components explaining ``variance``
+    of the variance, fitted on a uniform sample of at most 50,000 rows, with the
+    reference's reconstruction-error bounds (:mod:`mlotel.drift.multivariate`; missing
+    values count as the feature mean; categorical features are not part of it). On Spark
+    and Dask the partitions' row samples are merged and the model is fitted on the driver.
+
     Raises :class:`mlotel.data.UnreadableInput` for data the adapters cannot read and
-    :class:`ValueError` for a target column absent from ``data`` or of another length.
+    :class:`ValueError` for a target column absent from ``data`` or of another length, or,
+    with ``multivariate=True``, fewer than 2 numeric features or rows.
     """
+    options = dict(
+        features=features,
+        categorical=categorical,
+        quantile_bins=quantile_bins,
+        max_size=max_size,
+        top_k=top_k,
+        max_features=max_features,
+    )
+    if multivariate:
+        options.update(multivariate=True, variance=variance)
+    return _build(data, target, options)
+
+
+def _build(data: Any, target: str | Any, options: dict[str, Any]) -> ReferenceProfile:
+    """:func:`build_reference` with ``options`` the :class:`ReferenceBuilder` arguments
+    other than ``target``."""
     from mlotel.engines import engine_of, profile_frame
 
     if engine_of(data) is not None:
         if target is not None and not isinstance(target, str):
             raise TypeError("with a Spark or Dask DataFrame, target must be the name of one of its columns")
-        options = ReferenceBuilder(
-            features=features,
-            categorical=categorical,
-            target=target,
-            quantile_bins=quantile_bins,
-            max_size=max_size,
-            top_k=top_k,
-            max_features=max_features,
-        ).options()
-        return profile_frame(data, options)
+        return profile_frame(data, ReferenceBuilder(target=target, **options).options())
     target_values = None
     name = None
     if isinstance(target, str):
@@ -742,15 +855,7 @@ def build_reference(
         name = series_name if isinstance(series_name, str) and series_name else "target"
         # A list of numpy scalars would read as rows of one value each: make it one column.
         target_values = np.asarray(target) if isinstance(target, (list, tuple)) else target
-    builder = ReferenceBuilder(
-        features=features,
-        categorical=categorical,
-        target=name,
-        quantile_bins=quantile_bins,
-        max_size=max_size,
-        top_k=top_k,
-        max_features=max_features,
-    )
+    builder = ReferenceBuilder(target=name, **options)
     builder.update(data, target_values=target_values)
     return builder.build()
 
@@ -767,7 +872,8 @@ def profile_current(
     profiled as the target when ``data`` has it (labels, or predictions under the target's
     name); otherwise only the features are. ``data`` is anything :func:`build_reference`
     accepts, a Spark or Dask DataFrame included; the histogram and top-K sizes are the
-    reference's.
+    reference's. When the reference has a multivariate model, the profile's ``multivariate``
+    holds the count and sum of the current rows' reconstruction errors under it.
     """
     columns = reference.columns().values()
     categorical = [f.name for f in columns if f.kind == "categorical"]
@@ -775,15 +881,16 @@ def profile_current(
     if target is not None and not _has_column(data, target):
         target = None
     tops = [f.frequent.k for f in columns if f.frequent is not None]
-    return build_reference(
-        data,
+    options: dict[str, Any] = dict(
         features=features,
         categorical=categorical,
-        target=target,
         quantile_bins=reference.quantile_bins,
         max_size=reference_sizes(reference),
         top_k=max(tops, default=DEFAULT_TOP_K),
     )
+    if isinstance(reference.multivariate, MultivariateModel):
+        options["reconstruction"] = reference.multivariate
+    return _build(data, target, options)
 
 
 def reference_sizes(reference: ReferenceProfile) -> int | dict[str, int]:
@@ -797,6 +904,42 @@ def reference_sizes(reference: ReferenceProfile) -> int | dict[str, int]:
 
 # --------------------------------------------------------------------------------------------
 # Helpers
+
+
+def _numeric_matrix(columns: Sequence[Column], names: Sequence[str], n_rows: int) -> np.ndarray:
+    """The ``n_rows x len(names)`` float64 matrix of the named numeric columns; a column
+    absent from the batch (or categorical in it) is all missing (NaN)."""
+    by_name = {c.name: c for c in columns if not c.categorical}
+    matrix = np.full((n_rows, len(names)), np.nan)
+    for j, name in enumerate(names):
+        column = by_name.get(name)
+        if column is not None:
+            matrix[:, j] = column.values
+    return matrix
+
+
+def _merge_multivariate(
+    mine: MultivariateModel | ReconstructionErrors | None,
+    theirs: MultivariateModel | ReconstructionErrors | None,
+) -> ReconstructionErrors | None:
+    if mine is None and theirs is None:
+        return None
+    if isinstance(mine, ReconstructionErrors) and isinstance(theirs, ReconstructionErrors):
+        return mine.merged(theirs)
+    if isinstance(mine, MultivariateModel) or isinstance(theirs, MultivariateModel):
+        raise ValueError(
+            "profiles with a multivariate model do not merge (a fitted PCA is not mergeable): "
+            "merge ReferenceBuilder states (their row samples merge) and build once"
+        )
+    raise ValueError("cannot merge a profile with reconstruction errors and one without")
+
+
+def _multivariate_from_dict(d: Any) -> MultivariateModel | ReconstructionErrors | None:
+    if d is None:
+        return None
+    if isinstance(d, dict) and "components" in d:
+        return MultivariateModel.from_dict(d)
+    return ReconstructionErrors.from_dict(d)
 
 
 def _has_column(data: Any, name: str) -> bool:
