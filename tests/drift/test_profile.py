@@ -17,7 +17,8 @@ from mlotel.drift import (
     ReferenceProfileError,
     build_reference,
 )
-from mlotel.drift.profile import FORMAT_VERSION, reference_edges
+from mlotel.drift.feature import reference_edges
+from mlotel.drift.profile import FORMAT_VERSION
 from mlotel.sketches import ExponentialHistogram, FrequentItems
 from tests.drift._profiles import assert_same_profile
 

@@ -50,7 +50,10 @@ def _merge_in_random_tree(partials: list[bytes], rng: random.Random) -> bytes:
     while len(level) > 1:
         rng.shuffle(level)
         fan_in = rng.randint(2, 4)
-        level = [_partition.merge_partials(*level[i : i + fan_in]) for i in range(0, len(level), fan_in)]
+        level = [
+            _partition.merge_partials(ReferenceBuilder, *level[i : i + fan_in])
+            for i in range(0, len(level), fan_in)
+        ]
     return level[0]
 
 
@@ -59,7 +62,9 @@ def _merge_in_random_tree(partials: list[bytes], rng: random.Random) -> bytes:
 def test_random_partitions_merge_to_the_one_process_profile(table, seed):
     frame, cuts = table
     options = ReferenceBuilder(categorical=["c"], target="y", top_k=16).options()
-    partials = [_partition.profile_frame(frame.iloc[a:b], options) for a, b in zip(cuts, cuts[1:])]
+    partials = [
+        _partition.profile_frame(frame.iloc[a:b], ReferenceBuilder, options) for a, b in zip(cuts, cuts[1:])
+    ]
     merged = ReferenceBuilder.from_bytes(_merge_in_random_tree(partials, random.Random(seed))).build()
     whole = build_reference(frame, categorical=["c"], target="y", top_k=16)
     assert_same_profile(merged, whole)
@@ -99,10 +104,15 @@ def test_frequent_items_exact_only_while_distinct_values_fit_top_k():
     for top_k, exact in ((40, True), (8, False)):
         options = ReferenceBuilder(top_k=top_k).options()
         parts = [
-            _partition.profile_frame(pd.DataFrame({"c": values[a : a + 500]}), options)
+            _partition.profile_frame(pd.DataFrame({"c": values[a : a + 500]}), ReferenceBuilder, options)
             for a in range(0, 2000, 500)
         ]
-        merged = ReferenceBuilder.from_bytes(_partition.merge_partials(*parts)).build().features["c"].frequent
+        merged = (
+            ReferenceBuilder.from_bytes(_partition.merge_partials(ReferenceBuilder, *parts))
+            .build()
+            .features["c"]
+            .frequent
+        )
         whole = build_reference({"c": values}, top_k=top_k).features["c"].frequent
         assert merged.total == whole.total
         if exact:

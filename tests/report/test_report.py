@@ -175,8 +175,8 @@ def test_html_is_self_contained_and_names_model_and_features(telemetry_dir, tmp_
 
 
 def test_rates_over_time_add_up_to_the_totals(telemetry_dir):
+    from mlotel.export._telemetry import load_telemetry
     from mlotel.report._analysis import analyze
-    from mlotel.report._telemetry import load_telemetry
 
     (model,), _ = analyze(load_telemetry(telemetry_dir))
     tl = model.timeline

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from mlotel.export._telemetry import HistValue, Point, Series, load_telemetry
 from mlotel.report._histograms import explicit_quantile
 from mlotel.report._series import Interval, TimeGrid, add_values, intervals, total
-from mlotel.report._telemetry import HistValue, Point, Series, load_telemetry
 from mlotel.sketches import ExponentialHistogram
 from tests.report.otlp_lines import attrs, exponential_line, write_lines
 

@@ -105,7 +105,7 @@ def engine_profile(
         options = ReferenceBuilder(
             features=named, categorical=categorical, target=target, max_size=max_size, **extra
         ).options()
-        return profile_frame(frame, options, progress=progress and not quiet)
+        return profile_frame(frame, ReferenceBuilder, options, progress=progress and not quiet)
 
 
 def _file_columns(file: str, available: Any) -> list[str]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from mlotel.drift.feature import FeatureReference
 from mlotel.drift.multivariate import MultivariateModel, ReconstructionErrors, compare_reconstruction
-from mlotel.drift.profile import FeatureReference, ReferenceProfile
 from mlotel.drift.statistics import OTHER, align_exponential_histograms, compare_categorical, compare_numeric
 from mlotel.drift.thresholds import CHI2, DriftResult, ThresholdPolicy, Thresholds, Verdict
 from mlotel.sketches import CategoricalProfile, ExponentialHistogram, FrequentItems, NumericProfile
@@ -27,6 +27,7 @@ __all__ = [
     "CurrentSketch",
     "DriftReport",
     "FeatureKindMismatch",
+    "ProfileLike",
     "compare_features",
     "compare_profiles",
 ]
@@ -37,6 +38,18 @@ ThresholdsLike = Thresholds | ThresholdPolicy | Mapping[str, object] | None
 
 #: Verdict severity, highest first when sorted descending: alert > warn > ok > insufficient.
 SEVERITY: dict[str, int] = {"insufficient": 0, "ok": 1, "warn": 2, "alert": 3}
+
+
+@runtime_checkable
+class ProfileLike(Protocol):
+    """What :func:`compare_profiles` reads of a profile: a
+    :class:`~mlotel.drift.profile.ReferenceProfile` (named by shape, since that module
+    imports this one for :meth:`ReferenceProfile.compare`, never the reverse)."""
+
+    target: FeatureReference | None
+    multivariate: Any
+
+    def columns(self) -> dict[str, FeatureReference]: ...
 
 
 class FeatureKindMismatch(TypeError):
@@ -254,8 +267,8 @@ class DriftReport:
 
 
 def compare_profiles(
-    reference: ReferenceProfile,
-    current: ReferenceProfile | Mapping[str, CurrentSketch],
+    reference: ProfileLike,
+    current: ProfileLike | Mapping[str, CurrentSketch],
     thresholds: ThresholdsLike = None,
 ) -> DriftReport:
     """Compare every reference feature (and the target) present in ``current``.
@@ -270,9 +283,9 @@ def compare_profiles(
     (:func:`mlotel.drift.multivariate.compare_reconstruction`): ``"insufficient"`` unless
     ``current`` is a profile from :func:`profile_current` holding this model's errors.
     """
-    if not isinstance(reference, ReferenceProfile):
+    if not isinstance(reference, ProfileLike):
         raise TypeError(f"reference must be a ReferenceProfile, got {type(reference).__name__}")
-    if isinstance(current, ReferenceProfile):
+    if isinstance(current, ProfileLike):
         cur = current.columns()
     elif isinstance(current, Mapping):
         cur = dict(current)

@@ -68,7 +68,7 @@ def fleet_sketches(
     not given, or nothing of the model in the range; :class:`FileNotFoundError` for a
     missing path.
     """
-    from mlotel.report._telemetry import load_telemetry
+    from mlotel.export._telemetry import load_telemetry
 
     telemetry = load_telemetry(paths)
     names = (sc.FEATURE_VALUE, sc.FEATURE_MISSING, sc.FEATURE_CATEGORY_COUNT, sc.PREDICTION_VALUE)

@@ -16,13 +16,20 @@ import os
 import warnings
 import zlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import numpy as np
 
 from mlotel._buckets import parse_buckets
 from mlotel.data import Column, read_input, read_output
 from mlotel.data._columns import all_missing
+from mlotel.drift._json import expect, field
+from mlotel.drift.compare import CurrentSketch, DriftReport, ThresholdsLike, compare_profiles
+from mlotel.drift.feature import (
+    DEFAULT_QUANTILE_BINS,
+    FeatureReference,
+    ReferenceProfileError,
+)
 from mlotel.drift.multivariate import (
     DEFAULT_MAX_ROWS,
     DEFAULT_VARIANCE,
@@ -31,14 +38,9 @@ from mlotel.drift.multivariate import (
     RowSample,
     fit_model,
 )
-from mlotel.drift.statistics import align_exponential_histograms, quantile_edges
-from mlotel.sketches import CategoricalProfile, ExponentialHistogram, FrequentItems, Moments, NumericProfile
-from mlotel.sketches._convert import json_float
+from mlotel.sketches import CategoricalProfile, NumericProfile
 from mlotel.sketches.frequent import CodedValues
 from mlotel.version import __version__
-
-if TYPE_CHECKING:
-    from mlotel.drift.compare import CurrentSketch, DriftReport, ThresholdsLike
 
 __all__ = [
     "FORMAT",
@@ -58,218 +60,10 @@ FORMAT = "mlotel.reference_profile"
 FORMAT_VERSION = 1
 
 #: Defaults: a fine histogram (the current side is usually coarser, e.g. 160 buckets),
-#: deciles for PSI, and a top-K generous enough to hold most categorical vocabularies exactly.
+#: deciles for PSI (:data:`~mlotel.drift.feature.DEFAULT_QUANTILE_BINS`), and a top-K generous enough to hold most categorical vocabularies exactly.
 DEFAULT_MAX_SIZE = 2048
-DEFAULT_QUANTILE_BINS = 10
 DEFAULT_TOP_K = 1024
 DEFAULT_MAX_FEATURES = 4096
-
-Kind = Literal["numeric", "categorical"]
-
-
-class ReferenceProfileError(ValueError):
-    """A saved reference profile is damaged or incompatible.
-
-    The message starts with the source (file name) and names the problem, e.g.
-    ``reference.json: feature 'age': missing field 'sketch'``.
-    """
-
-
-# --------------------------------------------------------------------------------------------
-# One feature
-
-
-class FeatureReference:
-    """The reference sketches of one feature (or of the target).
-
-    Numeric (``kind == "numeric"``): :attr:`histogram` (every finite value; NaN in
-    ``histogram.missing``, infinities in ``pos_inf``/``neg_inf``), :attr:`moments`, and
-    :attr:`quantile_edges`, the interior edges of the reference's equal-mass bins used by PSI,
-    JS and Hellinger. Categorical: :attr:`frequent` (top-K counts, ``None``/NaN in
-    ``frequent.missing``). The attributes of the other kind are ``None``.
-
-    Treat instances as read-only: profiles share them.
-    """
-
-    __slots__ = ("name", "kind", "histogram", "moments", "frequent", "quantile_edges")
-
-    def __init__(
-        self,
-        name: str,
-        kind: Kind,
-        *,
-        histogram: ExponentialHistogram | None = None,
-        moments: Moments | None = None,
-        frequent: FrequentItems | None = None,
-        quantile_edges: Sequence[float] | np.ndarray | None = None,
-        quantile_bins: int = DEFAULT_QUANTILE_BINS,
-    ) -> None:
-        """``quantile_edges`` defaults to ``quantile_bins`` equal-mass bins of ``histogram``."""
-        self.name = str(name)
-        self.kind: Kind = kind
-        if kind == "numeric":
-            if not isinstance(histogram, ExponentialHistogram) or not isinstance(moments, Moments):
-                raise TypeError("a numeric FeatureReference needs an ExponentialHistogram and Moments")
-            if frequent is not None:
-                raise TypeError("a numeric FeatureReference has no frequent items")
-            self.histogram, self.moments, self.frequent = histogram, moments, None
-            if quantile_edges is None:
-                quantile_edges = reference_edges(histogram, quantile_bins)
-            edges = np.asarray(quantile_edges, dtype=np.float64)
-            if edges.ndim != 1 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
-                raise ValueError("quantile_edges must be finite and strictly ascending")
-            self.quantile_edges = edges
-        elif kind == "categorical":
-            if not isinstance(frequent, FrequentItems):
-                raise TypeError("a categorical FeatureReference needs FrequentItems")
-            if histogram is not None or moments is not None or quantile_edges is not None:
-                raise TypeError("a categorical FeatureReference has no histogram, moments or edges")
-            self.histogram = self.moments = None
-            self.frequent = frequent
-            self.quantile_edges = None
-        else:
-            raise ValueError(f"kind must be 'numeric' or 'categorical', got {kind!r}")
-
-    # -- summary -------------------------------------------------------------------
-    @property
-    def count(self) -> int:
-        """Every value seen: finite, infinite and missing."""
-        if self.histogram is not None:
-            h = self.histogram
-            return h.count + h.missing + h.pos_inf + h.neg_inf
-        return self.frequent.total + self.frequent.missing
-
-    @property
-    def missing(self) -> int:
-        return self.histogram.missing if self.histogram is not None else self.frequent.missing
-
-    @property
-    def sketch(self) -> ExponentialHistogram | FrequentItems:
-        """The distribution sketch: the histogram (numeric) or the frequent items."""
-        return self.histogram if self.histogram is not None else self.frequent
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, FeatureReference):
-            return NotImplemented
-        same_edges = (self.quantile_edges is None and other.quantile_edges is None) or (
-            self.quantile_edges is not None
-            and other.quantile_edges is not None
-            and np.array_equal(self.quantile_edges, other.quantile_edges)
-        )
-        return (self.name, self.kind, self.histogram, self.moments, self.frequent) == (
-            other.name,
-            other.kind,
-            other.histogram,
-            other.moments,
-            other.frequent,
-        ) and same_edges
-
-    def __repr__(self) -> str:
-        return f"FeatureReference({self.name!r}, {self.kind!r}, count={self.count}, missing={self.missing})"
-
-    # -- combination -----------------------------------------------------------------
-    def merged(self, other: FeatureReference, quantile_bins: int = DEFAULT_QUANTILE_BINS) -> FeatureReference:
-        """A new reference holding both; quantile edges are recomputed from the merged histogram.
-
-        Raises :class:`ValueError` when the names or kinds differ.
-        """
-        if (self.name, self.kind) != (other.name, other.kind):
-            raise ValueError(
-                f"cannot merge {self.kind} feature {self.name!r} with {other.kind} feature {other.name!r}"
-            )
-        if self.kind == "numeric":
-            histogram, moments = self.histogram.copy(), self.moments.copy()
-            histogram.merge(other.histogram)
-            moments.merge(other.moments)
-            return FeatureReference(
-                self.name, "numeric", histogram=histogram, moments=moments, quantile_bins=quantile_bins
-            )
-        frequent = self.frequent.copy()
-        frequent.merge(other.frequent)
-        return FeatureReference(self.name, "categorical", frequent=frequent)
-
-    # -- serialization -------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this feature in a saved profile (``docs/drift.md``)."""
-        d: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "count": self.count,
-            "missing": self.missing,
-        }
-        if self.kind == "numeric":
-            m = self.moments
-            d["summary"] = {
-                "mean": _json_number(m.mean if m.count else math.nan),
-                "std": _json_number(m.std),
-                "min": _json_number(m.min if m.count else math.nan),
-                "max": _json_number(m.max if m.count else math.nan),
-            }
-            d["quantile_edges"] = [float(e) for e in self.quantile_edges]
-            d["moments"] = m.to_dict()
-            d["sketch"] = self.histogram.to_dict()
-        else:
-            f = self.frequent
-            d["summary"] = {"distinct_kept": len(f.items()), "other": f.other}
-            d["sketch"] = f.to_dict()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Any, where: str = "feature") -> FeatureReference:
-        """Inverse of :meth:`to_dict`. Raises :class:`ValueError` naming the bad field
-        (``summary`` is informational and not read)."""
-        obj = _expect(d, dict, where)
-        name = _expect(_field(obj, "name", where), str, f"{where}: field 'name'")
-        where = f"feature {name!r}" if where == "feature" else f"{where} {name!r}"
-        kind = _field(obj, "kind", where)
-        if kind not in ("numeric", "categorical"):
-            raise ValueError(f"{where}: field 'kind' must be 'numeric' or 'categorical', got {kind!r}")
-        sketch = _expect(_field(obj, "sketch", where), dict, f"{where}: field 'sketch'")
-        if kind == "numeric":
-            histogram = _sketch(ExponentialHistogram, sketch, f"{where}: sketch")
-            moments = _sketch(
-                Moments,
-                _expect(_field(obj, "moments", where), dict, f"{where}: field 'moments'"),
-                f"{where}: moments",
-            )
-            edges = _expect(_field(obj, "quantile_edges", where), list, f"{where}: field 'quantile_edges'")
-            if not all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in edges):
-                raise ValueError(f"{where}: field 'quantile_edges' must hold numbers")
-            _check_histogram(histogram, f"{where}: sketch")
-            if moments.count != histogram.count:
-                raise ValueError(
-                    f"{where}: moments count {moments.count} differs from the sketch's {histogram.count}"
-                )
-            try:
-                feature = cls(name, "numeric", histogram=histogram, moments=moments, quantile_edges=edges)
-            except ValueError as exc:
-                raise ValueError(f"{where}: {exc}") from None
-        else:
-            frequent = _sketch(FrequentItems, sketch, f"{where}: sketch")
-            if any(c < 0 for _, c in frequent.items()) or frequent.missing < 0:
-                raise ValueError(f"{where}: sketch: negative counts")
-            feature = cls(name, "categorical", frequent=frequent)
-        for key, actual in (("count", feature.count), ("missing", feature.missing)):
-            stated = _expect(_field(obj, key, where), int, f"{where}: field {key!r}")
-            if stated != actual:
-                raise ValueError(f"{where}: field {key!r} is {stated} but the sketch holds {actual}")
-        return feature
-
-
-def reference_edges(
-    histogram: ExponentialHistogram, quantile_bins: int = DEFAULT_QUANTILE_BINS
-) -> np.ndarray:
-    """Interior edges of ``quantile_bins`` equal-mass bins of ``histogram`` (ties dropped).
-
-    Computed on the same bins drift uses (:func:`align_exponential_histograms`, bounds
-    clamped to the observed min/max), so the result depends only on the histogram's state:
-    merged shards give the same edges as the whole. Empty for an empty histogram.
-    """
-    if histogram.count == 0:
-        return np.empty(0)
-    bins = align_exponential_histograms(histogram, histogram)
-    return quantile_edges(bins.bins, bins.reference, quantile_bins)
-
 
 # --------------------------------------------------------------------------------------------
 # The profile
@@ -389,8 +183,6 @@ class ReferenceProfile:
         thresholds: ThresholdsLike = None,
     ) -> DriftReport:
         """Drift of ``current`` against this reference; see :func:`mlotel.drift.compare_profiles`."""
-        from mlotel.drift.compare import compare_profiles
-
         return compare_profiles(self, current, thresholds)
 
     # -- serialization -------------------------------------------------------------
@@ -417,7 +209,7 @@ class ReferenceProfile:
 
     @classmethod
     def _from_dict(cls, d: Any) -> ReferenceProfile:
-        obj = _expect(d, dict, "profile")
+        obj = expect(d, dict, "profile")
         fmt = obj.get("format")
         if fmt != FORMAT:
             raise ValueError(
@@ -427,9 +219,9 @@ class ReferenceProfile:
         if version != FORMAT_VERSION:
             shown = "missing" if version is None else f"{version!r}"
             raise ValueError(f"format_version {shown} is not supported (this mlotel reads {FORMAT_VERSION})")
-        n_rows = _expect(_field(obj, "n_rows", "profile"), int, "field 'n_rows'")
-        bins = _expect(_field(obj, "quantile_bins", "profile"), int, "field 'quantile_bins'")
-        raw = _expect(_field(obj, "features", "profile"), list, "field 'features'")
+        n_rows = expect(field(obj, "n_rows", "profile"), int, "field 'n_rows'")
+        bins = expect(field(obj, "quantile_bins", "profile"), int, "field 'quantile_bins'")
+        raw = expect(field(obj, "features", "profile"), list, "field 'features'")
         features = [FeatureReference.from_dict(f, "feature") for f in raw]
         target_raw = obj.get("target")
         target = None if target_raw is None else FeatureReference.from_dict(target_raw, "target")
@@ -845,7 +637,7 @@ def _build(data: Any, target: str | Any, options: dict[str, Any]) -> ReferencePr
     if engine_of(data) is not None:
         if target is not None and not isinstance(target, str):
             raise TypeError("with a Spark or Dask DataFrame, target must be the name of one of its columns")
-        return profile_frame(data, ReferenceBuilder(target=target, **options).options())
+        return profile_frame(data, ReferenceBuilder, ReferenceBuilder(target=target, **options).options())
     target_values = None
     name = None
     if isinstance(target, str):
@@ -1004,51 +796,6 @@ def _all_missing(values: np.ndarray | CodedValues) -> bool:
     if values.dtype.kind == "O":
         return all(v is None or (isinstance(v, float) and math.isnan(v)) for v in values.tolist())
     return values.size == 0
-
-
-def _json_number(value: float) -> float | str | None:
-    return None if math.isnan(value) else json_float(value)
-
-
-_TYPE_NAMES = {dict: "an object", list: "an array", str: "a string", int: "an integer"}
-
-
-def _expect(value: Any, kind: type, where: str) -> Any:
-    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-    if not ok:
-        got = "null" if value is None else type(value).__name__
-        raise ValueError(f"{where} must be {_TYPE_NAMES.get(kind, kind.__name__)}, got {got}")
-    return value
-
-
-def _field(obj: dict[str, Any], key: str, where: str) -> Any:
-    if key not in obj:
-        raise ValueError(f"{where}: missing field {key!r}")
-    return obj[key]
-
-
-def _sketch(cls: type, d: dict[str, Any], where: str) -> Any:
-    """``cls.from_dict(d)`` with its errors restated as one :class:`ValueError` naming ``where``."""
-    try:
-        return cls.from_dict(d)
-    except KeyError as exc:
-        raise ValueError(f"{where}: missing field {exc.args[0]!r}") from None
-    except (TypeError, ValueError, OverflowError, AttributeError, IndexError) as exc:
-        raise ValueError(f"{where}: {exc}") from None
-
-
-def _check_histogram(h: ExponentialHistogram, where: str) -> None:
-    for label, store in (("positive", h.positive), ("negative", h.negative)):
-        if np.any(store.counts < 0):
-            raise ValueError(f"{where}: negative bucket counts in {label!r}")
-    for label in ("zero_count", "count", "missing", "pos_inf", "neg_inf"):
-        if getattr(h, label) < 0:
-            raise ValueError(f"{where}: field {label!r} is negative")
-    in_buckets = h.positive.total + h.negative.total + h.zero_count
-    if in_buckets != h.count:
-        raise ValueError(f"{where}: bucket counts add up to {in_buckets}, not to count {h.count}")
-    if h.count and not (math.isfinite(h.min) and math.isfinite(h.max) and h.min <= h.max):
-        raise ValueError(f"{where}: min/max ({h.min}, {h.max}) are not a finite range")
 
 
 def _dump(value: Any, indent: int) -> str:

@@ -16,9 +16,9 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from mlotel.drift.profile import ReferenceProfile
+from mlotel.engines._partition import PartialBuilder
 
-__all__ = ["ENGINES", "EngineNotInstalled", "engine_of", "profile_frame", "require"]
+__all__ = ["ENGINES", "EngineNotInstalled", "PartialBuilder", "engine_of", "profile_frame", "require"]
 
 #: Engine name -> (import needed, extra to install).
 ENGINES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -56,9 +56,13 @@ def engine_of(data: Any) -> str | None:
     return None
 
 
-def profile_frame(data: Any, options: Mapping[str, Any], *, progress: bool = False) -> ReferenceProfile:
-    """The reference profile of a Spark or Dask DataFrame, built with ``options``
-    (:meth:`ReferenceBuilder.options`). Columns not profiled are reported in one warning.
+def profile_frame(
+    data: Any, builder_type: type[PartialBuilder], options: Mapping[str, Any], *, progress: bool = False
+) -> Any:
+    """The profile of a Spark or Dask DataFrame: ``builder_type(**options)`` on every
+    partition, merged, then built (for drift: :class:`mlotel.drift.ReferenceBuilder` and its
+    :meth:`~mlotel.drift.ReferenceBuilder.options`). Columns not profiled are reported in
+    one warning.
 
     Raises :class:`ValueError` for a target column the frame lacks, and whatever the engine
     raises for a failed task.
@@ -85,11 +89,11 @@ def profile_frame(data: Any, options: Mapping[str, Any], *, progress: bool = Fal
         readable, skipped = _spark.readable_columns(data)
         if skipped:
             data = data.select(*readable)
-        builder = _spark.partial_profile(data, options)
+        builder = _spark.partial_profile(data, builder_type, options)
     else:
         from mlotel.engines import _dask
 
-        builder = _dask.partial_profile(data, options, progress=progress)
+        builder = _dask.partial_profile(data, builder_type, options, progress=progress)
     profile = builder.build()
     unprofiled = [c for c in columns if c not in profile.columns()]
     if unprofiled and profile.n_rows:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlotel.drift.profile import ReferenceBuilder
 from mlotel.engines import _partition
+from mlotel.engines._partition import PartialBuilder
 
 __all__ = ["FAN_IN", "is_dask_frame", "partial_profile"]
 
@@ -20,7 +20,9 @@ def is_dask_frame(data: Any) -> bool:
     return cls.__name__ == "DataFrame" and cls.__module__.startswith(("dask.", "dask_expr"))
 
 
-def partial_profile(ddf: Any, options: Mapping[str, Any], *, progress: bool = False) -> ReferenceBuilder:
+def partial_profile(
+    ddf: Any, builder_type: type[PartialBuilder], options: Mapping[str, Any], *, progress: bool = False
+) -> PartialBuilder:
     """Profile every partition of ``ddf`` on the current scheduler (a ``distributed.Client``
     when one is active); the merged builder on the driver.
 
@@ -32,12 +34,12 @@ def partial_profile(ddf: Any, options: Mapping[str, Any], *, progress: bool = Fa
     options = dict(options)
     profile = delayed(_partition.profile_frame, pure=True)
     merge = delayed(_partition.merge_partials, pure=True)
-    level = [profile(part, options) for part in ddf.to_delayed()]
+    level = [profile(part, builder_type, options) for part in ddf.to_delayed()]
     if not level:
-        return ReferenceBuilder(**options)
+        return builder_type(**options)
     while len(level) > 1:
-        level = [merge(*level[i : i + FAN_IN]) for i in range(0, len(level), FAN_IN)]
-    return ReferenceBuilder.from_bytes(_compute(level[0], progress))
+        level = [merge(builder_type, *level[i : i + FAN_IN]) for i in range(0, len(level), FAN_IN)]
+    return builder_type.from_bytes(_compute(level[0], progress))
 
 
 def _compute(task: Any, progress: bool) -> bytes:

@@ -1,26 +1,48 @@
 """What runs on an engine's workers: profile one partition, merge partial profiles.
 
-Both functions are module-level and take and return plain values (options as a dict,
-partial profiles as bytes from :meth:`ReferenceBuilder.to_bytes`), so Spark and Dask
-pickle them by reference and ship only the data.
+The functions are module-level and take and return plain values (the builder class, its
+options as a dict, partial profiles as bytes from its ``to_bytes``), so Spark and Dask
+pickle them by reference and ship only the data. The builder is any
+:class:`PartialBuilder`, in practice :class:`mlotel.drift.ReferenceBuilder`: this package
+sits below drift and never imports it.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from mlotel.data._arrow import arrow_column
-from mlotel.drift.profile import ReferenceBuilder
 from mlotel.sketches.frequent import CodedValues
 
 #: Rows sketched per update on Spark executors.
 COALESCE_ROWS = 65_536
 
-__all__ = ["COALESCE_ROWS", "arrow_columns", "merge_partials", "profile_arrow_batches", "profile_frame"]
+__all__ = [
+    "COALESCE_ROWS",
+    "PartialBuilder",
+    "arrow_columns",
+    "merge_partials",
+    "profile_arrow_batches",
+    "profile_frame",
+]
+
+
+class PartialBuilder(Protocol):
+    """A mergeable profile under construction: what an engine runs on each partition."""
+
+    n_rows: int
+
+    def __init__(self, **options: Any) -> None: ...
+    def update(self, data: Any) -> Any: ...
+    def merge(self, other: Any) -> Any: ...
+    def to_bytes(self) -> bytes: ...
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Any: ...
+    def build(self) -> Any: ...
 
 
 def arrow_columns(batch: Any) -> dict[str, np.ndarray | CodedValues]:
@@ -30,21 +52,19 @@ def arrow_columns(batch: Any) -> dict[str, np.ndarray | CodedValues]:
     return {name: arrow_column(column) for name, column in zip(batch.schema.names, batch.columns)}
 
 
-def _builder(options: Mapping[str, Any]) -> ReferenceBuilder:
-    return ReferenceBuilder(**options)
-
-
-def profile_frame(frame: Any, options: Mapping[str, Any]) -> bytes:
-    """Profile one partition (anything :meth:`ReferenceBuilder.update` reads, e.g. a pandas
+def profile_frame(frame: Any, builder_type: type[PartialBuilder], options: Mapping[str, Any]) -> bytes:
+    """Profile one partition (anything ``builder_type.update`` reads, e.g. a pandas
     DataFrame) into a partial profile."""
-    builder = _builder(options)
+    builder = builder_type(**options)
     with warnings.catch_warnings():  # the driver reports unprofiled columns by name
         warnings.simplefilter("ignore")
         builder.update(frame)  # even when empty: the columns and their kinds
     return builder.to_bytes()
 
 
-def profile_arrow_batches(batches: Iterable[Any], options: Mapping[str, Any]) -> Iterator[Any]:
+def profile_arrow_batches(
+    batches: Iterable[Any], builder_type: type[PartialBuilder], options: Mapping[str, Any]
+) -> Iterator[Any]:
     """Spark ``mapInArrow`` body: every record batch of a partition into one partial profile,
     yielded as a one-row record batch with a binary column ``partial``.
 
@@ -53,7 +73,7 @@ def profile_arrow_batches(batches: Iterable[Any], options: Mapping[str, Any]) ->
     """
     import pyarrow as pa
 
-    builder = _builder(options)
+    builder = builder_type(**options)
     pending: list[Any] = []
     rows = 0
     with warnings.catch_warnings():
@@ -83,10 +103,10 @@ def _partial_schema() -> Any:
     return pa.schema([("partial", pa.binary())])
 
 
-def merge_partials(*partials: bytes) -> bytes:
+def merge_partials(builder_type: type[PartialBuilder], *partials: bytes) -> bytes:
     """Merge partial profiles into one (the reduction step, on workers or the driver)."""
     first, *rest = partials
-    builder = ReferenceBuilder.from_bytes(first)
+    builder = builder_type.from_bytes(first)
     for partial in rest:
-        builder.merge(ReferenceBuilder.from_bytes(partial))
+        builder.merge(builder_type.from_bytes(partial))
     return builder.to_bytes()

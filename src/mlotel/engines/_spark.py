@@ -10,8 +10,8 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from mlotel.drift.profile import ReferenceBuilder
 from mlotel.engines import _partition
+from mlotel.engines._partition import PartialBuilder
 
 __all__ = ["is_spark_frame", "partial_profile", "readable_columns", "session"]
 
@@ -33,25 +33,31 @@ def readable_columns(df: Any) -> tuple[list[str], list[str]]:
     return profiled, skipped
 
 
-def partial_profile(df: Any, options: Mapping[str, Any]) -> ReferenceBuilder:
+def partial_profile(
+    df: Any, builder_type: type[PartialBuilder], options: Mapping[str, Any]
+) -> PartialBuilder:
     """Profile every row of ``df`` on the executors; the merged builder on the driver.
 
     A failed task fails the Spark job, and its exception propagates from here: no profile
     is returned for part of the data.
     """
-    body = functools.partial(_partition.profile_arrow_batches, options=dict(options))
+    body = functools.partial(
+        _partition.profile_arrow_batches, builder_type=builder_type, options=dict(options)
+    )
     partials = df.mapInArrow(body, "partial binary")
     rdd = _rdd(partials)
     if rdd is None:
-        builder = ReferenceBuilder(**options)  # Spark Connect: no RDDs; merge as rows arrive
+        builder = builder_type(**options)  # Spark Connect: no RDDs; merge as rows arrive
         for row in partials.toLocalIterator():
-            builder.merge(ReferenceBuilder.from_bytes(bytes(row[0])))
+            builder.merge(builder_type.from_bytes(bytes(row[0])))
     elif rdd.getNumPartitions() == 0:
-        builder = ReferenceBuilder(**options)
+        builder = builder_type(**options)
     else:
         # Executors merge pairs of partials; the driver receives a few, not one per partition.
-        merged = rdd.map(lambda row: bytes(row[0])).treeReduce(_partition.merge_partials, depth=2)
-        builder = ReferenceBuilder.from_bytes(merged)
+        merged = rdd.map(lambda row: bytes(row[0])).treeReduce(
+            functools.partial(_partition.merge_partials, builder_type), depth=2
+        )
+        builder = builder_type.from_bytes(merged)
     if builder.n_rows == 0:
         # No partition held a row: the columns and their kinds come from the schema, with
         # zero counts, as the one-process profile of an empty frame has them.

@@ -39,7 +39,7 @@ from opentelemetry.instrumentation.dependencies import (
 )
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
-from mlotel import _faults, _runtime
+from mlotel import _config, _faults, _runtime
 from mlotel import _semconv as sc
 from mlotel.instrumentation._context import monitored, quiet
 from mlotel.instrumentation._identity import Identity, IdentityCache, registration_of
@@ -144,13 +144,13 @@ def use_providers(tracer_provider: Any = None, meter_provider: Any = None) -> No
     ):
         return
     kept = current is not None and not current.owned  # ours would be shut down by configure()
-    import mlotel
-
-    mlotel.configure(
-        tracer_provider=tracer_provider or (current.tracer_provider if kept else None),
-        meter_provider=meter_provider or (current.meter_provider if kept else None),
-        logger_provider=current.logger_provider if kept else None,
-    )
+    explicit = {
+        "tracer_provider": tracer_provider or (current.tracer_provider if kept else None),
+        "meter_provider": meter_provider or (current.meter_provider if kept else None),
+        "logger_provider": current.logger_provider if kept else None,
+    }
+    # As mlotel.configure(**explicit): export settings from the environment.
+    _runtime.configure(_config.resolve(), {k: v for k, v in explicit.items() if v is not None})
 
 
 def rows_only(n_rows: Any) -> np.ndarray | None:

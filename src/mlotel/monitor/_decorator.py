@@ -11,7 +11,6 @@ import inspect
 import itertools
 import os
 import threading
-from contextvars import ContextVar
 from time import perf_counter, thread_time
 from typing import Any
 
@@ -23,6 +22,7 @@ from opentelemetry.instrumentation.utils import _SUPPRESS_INSTRUMENTATION_KEY_PL
 from opentelemetry.trace import SpanKind
 
 from mlotel import _faults, _runtime
+from mlotel._call import CURRENT_CALL
 from mlotel.monitor._model import ModelBinding
 from mlotel.monitor._options import MonitorOptions, positional_index, validate, with_id_index
 
@@ -32,8 +32,6 @@ _attach = otel_context.attach
 _get_current = otel_context.get_current
 _detach = otel_context.detach
 _ids = itertools.count(1)
-#: The span of the innermost monitored call running in this context (for current_prediction_id()).
-CURRENT_CALL: ContextVar[Any] = ContextVar("mlotel_current_call", default=None)
 _ID_PREFIX = [os.urandom(4).hex()]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mlotel.monitor._decorator import CURRENT_CALL
+from mlotel._call import CURRENT_CALL
 
 _MAX_ID_LENGTH = 256
 

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from mlotel import _semconv as sc
+from mlotel.export._telemetry import HistValue, LogRecord, Series, Telemetry
 from mlotel.report._histograms import explicit_quantile
 from mlotel.report._series import Interval, TimeGrid, add_values, intervals, total
 from mlotel.report._summary import DriftedFeature
-from mlotel.report._telemetry import HistValue, LogRecord, Series, Telemetry
 from mlotel.sketches import ExponentialHistogram
 
 __all__ = ["DriftLine", "ModelData", "analyze"]

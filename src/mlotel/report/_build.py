@@ -9,13 +9,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from mlotel.export._telemetry import Telemetry, load_telemetry
 from mlotel.report._analysis import QUANTILES, ModelData, analyze
 from mlotel.report._figures import require_plotly
 from mlotel.report._histograms import explicit_quantile
 from mlotel.report._page import render_page
 from mlotel.report._series import add_values, total
 from mlotel.report._summary import ModelSummary, ReportSummary
-from mlotel.report._telemetry import Telemetry, load_telemetry
 
 __all__ = ["build_report", "load_reference"]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from mlotel.report._telemetry import HistValue, Series
+from mlotel.export._telemetry import HistValue, Series
 from mlotel.sketches import ExponentialHistogram
 
 __all__ = ["Interval", "TimeGrid", "intervals", "total"]
