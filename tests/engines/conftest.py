@@ -56,3 +56,63 @@ def dask_client() -> Iterator[Any]:
     yield client
     client.close()
     cluster.close()
+
+
+@pytest.fixture(scope="session")
+def spark_connect_url(tmp_path_factory) -> Iterator[str]:
+    """A Spark Connect server (local[2]) run in the foreground by ``spark-submit`` from the
+    installed pyspark, on a free 127.0.0.1 port; its ``sc://`` URL."""
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'mlotel[spark]')")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("Spark needs a Java runtime (java not on PATH, no JAVA_HOME): .ci/run installs one")
+    try:
+        from pyspark.sql.connect.utils import check_dependencies
+
+        check_dependencies()
+    except ImportError as exc:
+        pytest.skip(f"Spark Connect client dependencies missing ({exc}): pip install 'pyspark[connect]'")
+    import socket
+    import subprocess
+    import time
+
+    import pyspark
+
+    spark_home = os.path.dirname(pyspark.__file__)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path_factory.mktemp("spark-connect") / "server.log"
+    env = {**os.environ, "SPARK_HOME": spark_home, "PYSPARK_PYTHON": sys.executable}
+    command = [
+        os.path.join(spark_home, "bin", "spark-submit"),
+        "--class",
+        "org.apache.spark.sql.connect.service.SparkConnectServer",
+        "--master",
+        "local[2]",
+        *("--conf", f"spark.connect.grpc.binding.port={port}"),
+        *("--conf", "spark.connect.grpc.binding.address=127.0.0.1"),
+        *("--conf", "spark.driver.host=127.0.0.1"),
+        *("--conf", "spark.driver.bindAddress=127.0.0.1"),
+        *("--conf", "spark.ui.enabled=false"),
+        *("--conf", "spark.sql.shuffle.partitions=2"),
+    ]
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while b"Spark Connect server started" not in log.read_bytes():
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"Spark Connect server did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        import signal
+
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()

@@ -740,7 +740,7 @@ def _has_column(data: Any, name: str) -> bool:
     if isinstance(data, Mapping):
         return name in data
     names = getattr(getattr(data, "dtype", None), "names", None)
-    if names is not None:
+    if isinstance(names, tuple):  # not a Spark Connect frame's lazy ``df.dtype`` column
         return name in names
     columns = getattr(data, "columns", None)
     return columns is not None and name in [str(c) for c in columns]
