@@ -11,6 +11,7 @@ import pytest
 import mlotel
 from mlotel import _runtime
 from mlotel import _semconv as sc
+from mlotel.data import read_output
 from mlotel.monitor._buffer import MAX_BLOCK_VALUES, block_rows
 from mlotel.sketches import ExponentialHistogram
 from tests.mlotel_fixtures import points
@@ -100,7 +101,8 @@ def test_a_block_grows_for_larger_batches_within_the_bound(telemetry):
 
 
 def test_block_sizes_follow_the_batch_within_the_bound():
-    assert block_rows(30) == 256 and block_rows(2000) == 16  # one-row calls: <= 8192 values
+    # One-row calls: at most 16,384 values and 1,024 rows, at least 16 rows.
+    assert block_rows(10) == 1024 and block_rows(30) == 16384 // 30 and block_rows(2000) == 16
     assert block_rows(30, 1000) == 8 * 1000  # batches: eight per block...
     assert block_rows(64, 100_000) * 64 <= MAX_BLOCK_VALUES  # ...within 2 MiB whatever the batch
     assert block_rows(1, 10**9) == MAX_BLOCK_VALUES
@@ -176,6 +178,38 @@ def test_dataframe_with_names_categories_and_missing(telemetry):
         for p in metrics[sc.PREDICTION_CLASS_COUNT].data.data_points
     }
     assert classes == {"ok": 4, "fraud": 2}
+
+
+def test_one_score_per_row_outputs_take_the_block_path_and_stay_exact(telemetry, monkeypatch):
+    """1-D float outputs (predict_proba(X)[:, 1], a regressor's predict) are buffered in a
+    block like 2-D ones; the sketch is the same as the whole output's, and an output that
+    reads as class labels (ints) still goes to the class counts, not the score block."""
+    from mlotel.monitor import _features
+
+    reads = []
+    monkeypatch.setattr(_features, "read_output", lambda y, **kw: reads.append(y) or read_output(y, **kw))
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(600, 3))
+    labels = {"use": False}
+
+    @mlotel.monitor(model="m")
+    def predict(rows):
+        return (rows[:, 0] > 0).astype(np.int64) if labels["use"] else rows[:, 0] * 3.0
+
+    for i in range(0, 400):
+        assert np.array_equal(predict(X[i : i + 1]), X[i : i + 1, 0] * 3.0)
+    predict(X[400:500])
+    assert len(reads) == 1  # read once to learn the layout; then the block path
+    labels["use"] = True
+    ints = predict(X[500:])
+    metrics = telemetry.collect()
+    (scores,) = metrics[sc.PREDICTION_VALUE].data.data_points
+    expected = ExponentialHistogram()
+    expected.update(X[:500, 0] * 3.0)
+    assert_same_sketch(ExponentialHistogram.from_otlp(scores), expected)
+    classes = by_feature(metrics[sc.PREDICTION_CLASS_COUNT], sc.PREDICTION_CLASS)
+    assert sum(p.value for p in classes.values()) == len(ints) == 100
+    assert len(reads) == 2
 
 
 def test_probability_outputs_get_one_series_per_class(telemetry):

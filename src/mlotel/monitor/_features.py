@@ -74,6 +74,13 @@ class FeatureRecorder:
         self._registry = registry
         self._input_matrix: MatrixBuffer | None = None
         self._output_matrix: MatrixBuffer | None = None
+        # Reconstruction errors of the input rows, when the reference has a multivariate model.
+        self._errors: Any = None
+        model = getattr(options.reference, "multivariate", None)
+        if options.sketch_inputs and hasattr(model, "encode") and hasattr(model, "errors"):
+            from mlotel.monitor._multivariate import ErrorRecorder
+
+            self._errors = ErrorRecorder(registry, attributes, model, max_buckets)
 
     # -- series lookup (bounded) ----------------------------------------------------------
     def _input_series(self, column: Column) -> tuple[Any, Any] | None:
@@ -159,8 +166,22 @@ class FeatureRecorder:
         buffer.update(X)
         return True
 
-    def _learn(self, value: Any, frame: Any, series: list[Any]) -> MatrixBuffer | None:
-        """A matrix buffer for a positional numeric 2-D value (numpy or tensor) read into ``series``."""
+    @staticmethod
+    def _fast_output(buffer: MatrixBuffer | None, y: Any) -> bool:
+        """:meth:`_fast` for a model's output, which may also be one score per row (1-D)."""
+        if buffer is None or buffer.width != 1 or type(y) is not np.ndarray:
+            return FeatureRecorder._fast(buffer, y)
+        # One column: read_output reads floats as scores, anything else as class labels.
+        if y.dtype.kind != "f" or not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+            return False
+        buffer.update(y.reshape(-1, 1))
+        return True
+
+    def _learn(
+        self, value: Any, frame: Any, series: list[Any], *, output: bool = False
+    ) -> MatrixBuffer | None:
+        """A matrix buffer for a positional numeric 2-D value (numpy or tensor) read into ``series``,
+        or, for an ``output``, one float score per row (1-D)."""
         if self.options.sample_rate < 1.0:
             return None  # a sampled call feeds chosen rows; the block takes whole calls
         if type(value) is not np.ndarray and is_framework_tensor(value) and len(value.shape) == 2:
@@ -168,6 +189,17 @@ class FeatureRecorder:
                 value = to_host(value)
             except UnreadableInput:
                 return None
+        if (
+            output
+            and type(value) is np.ndarray
+            and value.ndim == 1
+            and value.dtype.kind == "f"
+            and frame.dropped_columns == 0
+            and len(frame.columns) == len(series) == 1
+            and not frame.columns[0].categorical
+            and series[0] is not None
+        ):
+            value = value.reshape(-1, 1)
         if (
             type(value) is np.ndarray
             and value.ndim == 2
@@ -191,6 +223,14 @@ class FeatureRecorder:
         if isinstance(selection, np.ndarray) and len(selection) == n_rows:
             return selection
         return self._sample(n_rows)  # rows unknown before reading, or another count than the input's
+
+    def _record_errors(self, frame: Any, rows: np.ndarray | bool | None) -> None:
+        """The call's reconstruction errors (slow path: any input read into columns)."""
+        try:
+            selection = rows if isinstance(rows, np.ndarray) else None
+            self._errors.add_columns(frame.columns, frame.n_rows, selection)
+        except Exception as exc:
+            _faults.record_fault("multivariate", exc)
 
     def record(self, model_input: Any, result: Any) -> None:
         options = self.options
@@ -228,10 +268,15 @@ class FeatureRecorder:
                         sketch_series = series[0]
                         with sketch_series.lock:
                             sketch_series.state.update(values)
+                    if self._errors is not None:
+                        self._record_errors(frame, rows)
                     if self._input_matrix is None and rows is None:
                         series = [self._input_series(c) for c in frame.columns]
                         self._input_matrix = self._learn(model_input, frame, [s and s[0] for s in series])
-        if options.sketch_outputs and self._fast(self._output_matrix, result):
+                        if self._input_matrix is not None and self._errors is not None:
+                            names = [c.name for c in frame.columns]
+                            self._input_matrix.on_rows = self._errors.block_hook(names)
+        if options.sketch_outputs and self._fast_output(self._output_matrix, result):
             return
         if options.sketch_outputs and result is not None:
             try:
@@ -251,4 +296,4 @@ class FeatureRecorder:
                         series.state.update(values)
             if self._output_matrix is None:
                 series = [self._output_series(c, several) for c in frame.columns]
-                self._output_matrix = self._learn(result, frame, series)
+                self._output_matrix = self._learn(result, frame, series, output=True)
