@@ -60,6 +60,31 @@ def test_requests_drift_only_when_told():
     assert new_share == pytest.approx(_model.NEW_CLINIC_SHARE, abs=0.05)
 
 
+def test_drift_decouples_two_features_without_moving_either():
+    rng = np.random.default_rng(0)
+    radius = rng.normal(15, 3, 400)
+    pool = np.column_stack([radius, *(rng.normal(10, 1, 400) for _ in range(len(_model.FEATURES) - 1))])
+    a, b = _model.FEATURES.index(_model.DECOUPLED_WITH), _model.FEATURES.index(_model.DECOUPLED_FEATURE)
+    pool[:, a] = radius
+    pool[:, b] = radius**2 * 3  # area goes with radius, as in the real data
+    maker = _model.RequestMaker(pool, seed=2)
+    before = [r for _ in range(600) for r in maker.rows(drifted=False, malformed=False)]
+    after = [r for _ in range(600) for r in maker.rows(drifted=True, malformed=False)]
+
+    def pair(rows):
+        return np.array(
+            [[r[_model.DECOUPLED_WITH] for r in rows], [r[_model.DECOUPLED_FEATURE] for r in rows]]
+        )
+
+    x, y = pair(before), pair(after)
+    assert np.corrcoef(x)[0, 1] > 0.9 and abs(np.corrcoef(y)[0, 1]) < 0.2
+    # Each feature alone keeps its distribution (quartiles within sampling error).
+    for i in (0, 1):
+        np.testing.assert_allclose(
+            np.percentile(y[i], [25, 50, 75]), np.percentile(x[i], [25, 50, 75]), rtol=0.1
+        )
+
+
 def test_a_malformed_request_is_rejected_with_value_error():
     maker = _model.RequestMaker(np.ones((5, len(_model.FEATURES))), seed=0)
     rows = maker.rows(drifted=False, malformed=True)

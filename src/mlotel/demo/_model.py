@@ -37,6 +37,12 @@ SHIFT_FACTOR = 1.3
 NEW_CLINIC = "mobile-unit"
 NEW_CLINIC_SHARE = 0.25
 
+#: ... and a join bug pairs each row's ``DECOUPLED_FEATURE`` with another patient's: its own
+#: distribution is unchanged (no univariate drift), but it no longer goes with
+#: ``DECOUPLED_WITH`` (r = 0.94 in the training data). Only multivariate drift sees it.
+DECOUPLED_FEATURE = "worst area"
+DECOUPLED_WITH = "mean radius"
+
 #: Served rows are training-distribution rows times ``1 + N(0, JITTER)``, so they are not exact copies.
 JITTER = 0.02
 
@@ -102,6 +108,7 @@ class RequestMaker:
         self.random = random.Random(seed)
         self.shift = np.ones(len(FEATURES))
         self.shift[FEATURES.index(SHIFTED_FEATURE)] = SHIFT_FACTOR
+        self.decoupled = FEATURES.index(DECOUPLED_FEATURE)
 
     def rows(self, drifted: bool, malformed: bool) -> list[dict[str, Any]]:
         """80% single rows, 20% batches of 2 to 32; ``malformed`` blanks one value of one row."""
@@ -110,6 +117,8 @@ class RequestMaker:
         values = values * (1.0 + self.rng.normal(0.0, JITTER, values.shape))
         if drifted:
             values = values * self.shift
+            other = self.pool[self.rng.integers(0, len(self.pool), n), self.decoupled]
+            values[:, self.decoupled] = other * (1.0 + self.rng.normal(0.0, JITTER, n))
         clinics = self.rng.choice(len(CLINICS), size=n, p=CLINIC_WEIGHTS)
         rows = []
         for i in range(n):

@@ -142,7 +142,8 @@ def run_demo(
             drifted = True
             say(
                 f"  {elapsed:5.1f} s  drift injected: {m.SHIFTED_FEATURE!r} reads {m.SHIFT_FACTOR - 1:.0%} higher, "
-                f"new {m.CATEGORICAL} {m.NEW_CLINIC!r} sends {m.NEW_CLINIC_SHARE:.0%} of the rows"
+                f"new {m.CATEGORICAL} {m.NEW_CLINIC!r} sends {m.NEW_CLINIC_SHARE:.0%} of the rows, "
+                f"{m.DECOUPLED_FEATURE!r} no longer matches {m.DECOUPLED_WITH!r} (a join bug)"
             )
         if elapsed >= next_progress:
             now = traffic.progress()
