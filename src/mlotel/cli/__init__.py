@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mlotel.cli import _demo, _drift, _profile, _report
+from mlotel.cli import _demo, _drift, _profile, _report, _sensitivity
 from mlotel.version import __version__
 
 
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     _profile.add_parser(subparsers)
     _drift.add_parser(subparsers)
     _report.add_parser(subparsers)
+    _sensitivity.add_parser(subparsers)
     _demo.add_parser(subparsers)
     return parser
 

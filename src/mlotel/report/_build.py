@@ -14,6 +14,7 @@ from mlotel.report._analysis import QUANTILES, ModelData, analyze
 from mlotel.report._figures import require_plotly
 from mlotel.report._histograms import explicit_quantile
 from mlotel.report._page import render_page
+from mlotel.report._sensitivity import load_sensitivity
 from mlotel.report._series import add_values, total
 from mlotel.report._summary import ModelSummary, ReportSummary
 
@@ -47,6 +48,7 @@ def build_report(
     path: PathLike | Iterable[PathLike],
     out_html: PathLike = "report.html",
     reference: PathLike | Any | None = None,
+    sensitivity: PathLike | Any | None = None,
 ) -> ReportSummary:
     """Write a self-contained HTML report of the OTLP/JSON telemetry at ``path``.
 
@@ -57,17 +59,22 @@ def build_report(
         out_html: the file to write (its folder is created).
         reference: a saved reference profile (path) or a ``ReferenceProfile``; its feature
             distributions are drawn under the serving ones.
+        sensitivity: a sensitivity report (``mlotel sensitivity -o`` file, its dict, or a
+            ``SensitivityReport``), drawn as a "Sensitivity" section. With it, ``path`` may be
+            an empty list (a report of the sensitivity alone).
 
     Returns:
         The headline numbers (:class:`ReportSummary`).
 
     Raises:
         ImportError: plotly is not installed (``pip install 'mlotel[report]'``).
-        FileNotFoundError: ``path`` or the reference file does not exist.
-        ValueError: a line is JSON but not OTLP, or the reference profile is damaged.
+        FileNotFoundError: ``path``, the reference or the sensitivity file does not exist.
+        ValueError: a line is JSON but not OTLP, the reference profile is damaged, or the
+            sensitivity file is not a sensitivity report.
     """
     require_plotly()
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    sensitivity_report = None if sensitivity is None else load_sensitivity(sensitivity)
     telemetry = load_telemetry(paths)
     notes = []
     profile, ref_name = None, None
@@ -88,6 +95,7 @@ def build_report(
         time_range=_time_range(telemetry),
         reference=ref_name,
         notes=notes,
+        sensitivity=sensitivity_report,
     )
     out = Path(out_html)
     out.parent.mkdir(parents=True, exist_ok=True)

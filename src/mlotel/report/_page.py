@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from mlotel.report import _figures as figs
 from mlotel.report._analysis import ModelData
+from mlotel.report._sensitivity import sensitivity_section
 from mlotel.version import __version__
 
 __all__ = ["render_page"]
@@ -229,8 +230,9 @@ def render_page(
     reference: str | None,
     notes: Sequence[str] = (),
     max_features: int = 100,
+    sensitivity: Mapping[str, Any] | None = None,
 ) -> str:
-    """The whole HTML document."""
+    """The whole HTML document; ``sensitivity`` (a sensitivity report's JSON dict) adds its section."""
     charts = _Charts()
     sections = [_model_section(m, charts, max_features) for m in models]
     when = ""
@@ -246,8 +248,11 @@ def render_page(
     ]
     body.append("<h2>Summary</h2>")
     body += [f'<p class="note">{html.escape(n)}</p>' for n in notes]
-    body.append(_summary_table(models) if models else "<p>No model telemetry found.</p>")
+    if models or sources:
+        body.append(_summary_table(models) if models else "<p>No model telemetry found.</p>")
     body += sections
+    if sensitivity is not None:
+        body.append(sensitivity_section(sensitivity, charts.card))
     if loose_faults:
         body.append("<h2>mlotel faults (no model)</h2>" + _faults_table(loose_faults))
     body.append(
