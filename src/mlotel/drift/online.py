@@ -18,6 +18,12 @@ emitted, and not again until that verdict recovers. KS and chi-square verdicts u
 Bonferroni-adjusted levels across the model's features, since every feature is tested
 every interval. Features in the reference but never served, and served features the
 reference lacks, are reported once each (a log record and ``ml.drift.feature.unmatched``).
+
+With a multivariate model in the reference, the interval's ``ml.multivariate.error``
+sketch (the monitor's reconstruction errors of the input rows) gives
+``ml.multivariate.drift`` (current mean error / reference mean error) and its bounds
+``ml.multivariate.drift.lower`` / ``.upper`` per window, and alerts like a feature's,
+under method ``reconstruction`` (:func:`mlotel.drift.multivariate.compare_reconstruction`).
 """
 
 from __future__ import annotations
@@ -30,6 +36,13 @@ from typing import Any
 
 from mlotel import _semconv as sc
 from mlotel.drift.compare import FeatureKindMismatch, compare_features
+from mlotel.drift.multivariate import METHOD as RECONSTRUCTION
+from mlotel.drift.multivariate import (
+    MultivariateModel,
+    ReconstructionErrors,
+    compare_reconstruction,
+    reconstruction_bounds,
+)
 from mlotel.drift.profile import ReferenceProfile
 from mlotel.drift.thresholds import Thresholds, resolve_thresholds
 from mlotel.export._aggregates import GaugeState, SumState
@@ -73,6 +86,18 @@ class DriftMonitor:
         self._unmatched = registry.instrument(
             sc.DRIFT_UNMATCHED, "counter", "{feature}", "Features in only one of reference and serving data."
         )
+        self._model = (
+            reference.multivariate if isinstance(reference.multivariate, MultivariateModel) else None
+        )
+        if self._model is not None:
+            self._multivariate = tuple(
+                registry.instrument(name, "gauge", "1", description)
+                for name, description in (
+                    (sc.MULTIVARIATE_DRIFT, "Mean reconstruction error of the inputs / the reference's."),
+                    (sc.MULTIVARIATE_DRIFT_LOWER, "Lower bound of ml.multivariate.drift (alert below)."),
+                    (sc.MULTIVARIATE_DRIFT_UPPER, "Upper bound of ml.multivariate.drift (alert above)."),
+                )
+            )
         self._history: deque[dict[tuple[str, str], Any]] = deque(maxlen=window)
         self._alerting: set[tuple[str, str, str]] = set()
         self._reported: set[tuple[str, str]] = set()
@@ -85,6 +110,11 @@ class DriftMonitor:
         current: dict[tuple[str, str], Any] = {}
         for instrument, attributes, state in interval:
             name = instrument.name
+            if name == sc.MULTIVARIATE_ERROR and self._model is not None:
+                # Keyed apart from features: a feature may be named anything.
+                if all(attributes.get(k) == v for k, v in self.base):
+                    current[("multivariate", RECONSTRUCTION)] = state
+                continue
             if name not in FEATURE_INSTRUMENTS and name not in PREDICTION_INSTRUMENTS:
                 continue
             if any(attributes.get(k) != v for k, v in self.base):
@@ -130,6 +160,9 @@ class DriftMonitor:
     def _compare(self, data: dict, window: str, out: list, *, alerts: bool) -> None:
         n_features = max(1, sum(1 for kind, _ in data if kind == "feature"))
         for (kind, name), sketch in data.items():
+            if kind == "multivariate":
+                self._compare_multivariate(sketch, window, out, alerts=alerts)
+                continue
             reference = self._reference_for(kind, name)
             if reference is None:
                 continue
@@ -158,6 +191,39 @@ class DriftMonitor:
                 out.append((instrument, attributes, gauge))
                 if alerts:
                     self._alert(kind, name, result, out)
+
+    def _compare_multivariate(self, sketch: Any, window: str, out: list, *, alerts: bool) -> None:
+        """``ml.multivariate.drift`` and its bounds from the window's reconstruction errors."""
+        model = self._model
+        errors = ReconstructionErrors(model.fingerprint, int(sketch.count), float(sketch.sum))
+        result = compare_reconstruction(model, errors, self.thresholds)
+        lower, upper = reconstruction_bounds(model, errors.count)
+        attributes = {**dict(self.base), sc.DRIFT_METHOD: RECONSTRUCTION, sc.DRIFT_WINDOW: window}
+        for instrument, value in zip(self._multivariate, (result.value, lower, upper)):
+            if math.isfinite(value):
+                gauge = GaugeState()
+                gauge.value = float(value)
+                out.append((instrument, attributes, gauge))
+        if not alerts:
+            return
+        key = ("multivariate", "", RECONSTRUCTION)
+        if result.verdict == "alert" and key not in self._alerting:
+            self._alerting.add(key)
+            count = SumState()
+            count.value = 1
+            out.append((self._alerts, {**dict(self.base), sc.DRIFT_METHOD: RECONSTRUCTION}, count))
+            self._log(
+                f"drift alert: model {self.binding.attributes[sc.MODEL_NAME]!r} multivariate: "
+                f"{RECONSTRUCTION} = {result.value:.4g} (bounds {lower:.4g} - {upper:.4g}, "
+                f"{errors.count} rows)",
+                {
+                    sc.DRIFT_METHOD: RECONSTRUCTION,
+                    sc.DRIFT_VALUE: float(result.value),
+                    sc.DRIFT_THRESHOLD: float(upper if result.value > upper else lower),
+                },
+            )
+        elif result.verdict == "ok":
+            self._alerting.discard(key)
 
     def _alert(self, kind: str, name: str, result: Any, out: list) -> None:
         key = (kind, name, result.method)
