@@ -18,6 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 RANKS = {
     "sketches": 0,
     "data": 1,
+    "performance": 2,
     "engines": 2,
     "export": 2,
     "resources": 2,

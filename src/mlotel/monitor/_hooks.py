@@ -6,7 +6,8 @@ tracking and payload logging plug in here, so the hot path pays nothing for feat
 model does not use.
 
 Always: the prediction-id collector of :func:`mlotel.prediction_context` (one context
-variable read when no block is open). On request: outcome tracking
+variable read when no block is open). On request: the label-free
+performance estimate (a reference with a score calibration), outcome tracking
 (``track_outcomes``), prediction/payload logging (``log_predictions``,
 ``log_payloads``), and the per-call CUDA peak memory when the application uses a
 CUDA build of torch (``cuda_memory``, on by default then).
@@ -26,11 +27,20 @@ def build_hooks(runtime: Any, binding: Any, options: Any) -> tuple[Hook, ...]:
     from mlotel.outcomes._ids import collect_prediction_id
 
     hooks: list[Hook] = [collect_prediction_id]
+    performance = None
+    calibration = getattr(options.reference, "performance", None)  # the estimate's score calibration
+    if calibration is not None and options.performance_estimate is not False:
+        from mlotel.monitor._performance import PerformanceMonitor
+
+        performance = PerformanceMonitor(runtime, binding, calibration, options)
+        hooks.append(performance.hook)
     if options.track_outcomes:
         from mlotel.outcomes._record import register
         from mlotel.outcomes._tracker import OutcomeTracker
 
         tracker = OutcomeTracker(runtime.registry, binding.attributes, options, runtime.generation)
+        if performance is not None:
+            tracker.on_joined = performance.joined  # realized values next to the estimate
         register(tracker)
         hooks.append(tracker.hook)
     if (options.log_predictions or options.log_payloads > 0) and runtime.logger is not None:

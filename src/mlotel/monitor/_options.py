@@ -62,6 +62,8 @@ class MonitorOptions:
     reference: Any = None
     drift_thresholds: Any = None
     drift_window: int = 10
+    #: The label-free performance estimate: None = when the reference has a score calibration.
+    performance_estimate: bool | None = None
     # Outcomes and quality (docs/outcomes.md).
     track_outcomes: bool = False
     task: str | None = None
@@ -163,6 +165,15 @@ def validate(**kwargs: Any) -> MonitorOptions:
 
         resolve_thresholds(drift_thresholds, "")  # validates field names and values
     opts["drift_thresholds"] = drift_thresholds
+    estimate = kwargs.get("performance_estimate")
+    if estimate is not None and not isinstance(estimate, bool):
+        raise TypeError(f"monitor(): performance_estimate must be a bool or None, got {estimate!r}")
+    if estimate and getattr(reference, "performance", None) is None:
+        raise ValueError(
+            "monitor(): performance_estimate=True needs a reference with a score calibration: "
+            "build_reference(X, target=labels, predictions=model.predict_proba(X), performance_estimate=True)"
+        )
+    opts["performance_estimate"] = estimate
     _validate_outcomes(kwargs, opts)
     _validate_payloads(kwargs, opts)
     cuda = kwargs.get("cuda_memory")

@@ -80,6 +80,9 @@ class OutcomeTracker:
         self._max_classes = options.top_k
         self._window = _Window(options.outcome_window)
         self._squares = _Window(options.outcome_window)
+        #: Called as ``on_joined(predicted, actual)`` (lists, one value per joined row) after each
+        #: join, e.g. by the performance estimate for its realized values; None: nobody listens.
+        self.on_joined: Any = None
         self._count = registry.instrument(
             sc.OUTCOME_COUNT,
             "counter",
@@ -183,6 +186,8 @@ class OutcomeTracker:
                     self._classification(predicted, actual)
         if delays:
             self._delay.update(np.asarray(delays, dtype=np.float64))
+        if predicted and self.on_joined is not None:
+            self.on_joined(predicted, actual)
         return reasons
 
     def _classification(self, predicted: list[Any], actual: list[Any]) -> None:
