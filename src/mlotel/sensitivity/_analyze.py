@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from mlotel.sensitivity._grid import Grid, categorical_grid, numeric_grid
-from mlotel.sensitivity._measure import perturbation, sweep
+from mlotel.sensitivity._measure import Perturbation, Sweep, perturbation, sweep
 from mlotel.sensitivity._model import Predictor, looks_like_probabilities, output_names
 from mlotel.sensitivity._sample import sample_rows
 from mlotel.sensitivity._table import Table, kinds
@@ -91,7 +91,7 @@ def analyze(
     table = _model_inputs(Table(drawn.data), predictor, target)
     categorical = _names(categorical, "categorical")
     _check_columns(categorical, table, "categorical column")
-    features = table.names if features is None else _names(features, "features")
+    features = table.names if features is None else list(dict.fromkeys(_names(features, "features")))
     _check_columns(features, table, "feature")
     kind = kinds(table, features, categorical)
 
@@ -130,7 +130,7 @@ def analyze(
 
 def _sweep(
     predictor: Predictor, table: Table, name: str, points: Grid, step: int, selected: np.ndarray
-) -> Any:
+) -> Sweep | None:
     k, n = len(points.positions), table.n
     if not k:
         return None
@@ -142,7 +142,9 @@ def _sweep(
     return sweep(out)
 
 
-def _feature(name: str, kind: str, points: Grid, moved: Any, swept: Any) -> FeatureSensitivity:
+def _feature(
+    name: str, kind: str, points: Grid, moved: Perturbation, swept: Sweep | None
+) -> FeatureSensitivity:
     def rows(array: np.ndarray) -> tuple[tuple[float, ...], ...]:
         return tuple(tuple(float(v) for v in row) for row in array)
 
