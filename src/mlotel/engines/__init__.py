@@ -75,12 +75,16 @@ def profile_frame(
     target = options.get("target")
     if target is not None and target not in columns:
         raise ValueError(f"target column {target!r} is not in the data (columns: {columns[:20]})")
+    ids = (options.get("lineage") or {}).get("prediction_id")
+    if ids is not None and ids not in columns:
+        raise ValueError(f"prediction id column {ids!r} is not in the data (columns: {columns[:20]})")
     wanted = options.get("features")
     if wanted is not None:
         absent = [f for f in wanted if f not in columns]
         if absent:
             raise ValueError(f"no column(s) {absent} in the data (columns: {columns[:20]})")
-        keep = [*wanted, *([target] if target is not None and target not in wanted else [])]
+        # The target, and a reference's prediction id column (lineage), are read besides the features.
+        keep = [*wanted, *(c for c in dict.fromkeys((target, ids)) if c is not None and c not in wanted)]
         data = data[keep]
         columns = keep
     if engine == "spark":
@@ -95,7 +99,7 @@ def profile_frame(
 
         builder = _dask.partial_profile(data, builder_type, options, progress=progress)
     profile = builder.build()
-    unprofiled = [c for c in columns if c not in profile.columns()]
+    unprofiled = [c for c in columns if c not in profile.columns() and c != ids]
     if unprofiled and profile.n_rows:
         warnings.warn(
             f"reference profile: {len(unprofiled)} column(s) not profiled (unsupported types, "

@@ -76,6 +76,7 @@ class ModelBinding:
         self._errors: dict[type, Any] = {}
         self.last_span: Any = None  # correlates drift alerts with a recent call
         self.drift = None
+        self.feedback = None  # the reference's lineage check (mlotel.drift.lineage)
         if options.reference is not None:
             from mlotel.drift.online import DriftMonitor
 
@@ -86,6 +87,11 @@ class ModelBinding:
                 thresholds=options.drift_thresholds,
                 window=options.drift_window,
             )
+            lineage = getattr(options.reference, "lineage", None)
+            if lineage is not None:  # a reference of served predictions: feedback-loop check
+                from mlotel.drift.lineage import FeedbackGuard
+
+                self.feedback = FeedbackGuard(runtime, self, lineage)
         # Per-call extensions (outcome tracking, payload logging), built from the options.
         self.hooks = build_hooks(runtime, self, options)
         self.features = (

@@ -88,6 +88,7 @@ def build_report(
         else:
             profile, ref_name = reference, "(in memory)"
     models, loose_faults = analyze(telemetry, profile)
+    notes += _lineage_notes(profile, models)
     page = render_page(
         models,
         loose_faults,
@@ -101,6 +102,23 @@ def build_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return _summary(out, models, telemetry)
+
+
+def _lineage_notes(profile: Any, models: Any) -> list[str]:
+    """The reference's lineage (served predictions?) and a feedback-loop note per model that
+    served its rows itself (docs/drift.md, Feedback loops)."""
+    lineage = getattr(profile, "lineage", None)
+    if lineage is None:
+        return []
+    notes = [f"Reference lineage: {lineage.describe()}."]
+    for name in sorted({m.model for m in models}):
+        ratio = lineage.served_ratio(name)
+        if ratio > 0:
+            notes.append(
+                f"Feedback loop: {100 * ratio:.1f}% of the reference rows are predictions model {name!r} "
+                "served itself; its drift against this reference is hidden (docs/drift.md, Feedback loops)."
+            )
+    return notes
 
 
 def _time_range(telemetry: Telemetry) -> tuple[float, float] | None:
