@@ -24,6 +24,7 @@ from mlotel.cli._readers import ReaderError
 from mlotel.data import UnreadableInput
 from mlotel.drift.compare import DriftReport
 from mlotel.drift.fleet import FleetData, fleet_sketches, is_telemetry, telemetry_files
+from mlotel.drift.lineage import feedback_report
 from mlotel.drift.multivariate import METHOD as RECONSTRUCTION
 from mlotel.drift.multivariate import MultivariateModel
 from mlotel.drift.profile import ReferenceProfile, ReferenceProfileError, reference_sizes
@@ -96,7 +97,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "fleet drift", "when CURRENT is exported telemetry (OTLP JSON files or directories of them)"
     )
     fleet.add_argument(
-        "--model", help="the model (ml.model.name) to compare; needed when the files hold several"
+        "--model",
+        help="the model (ml.model.name) to compare; needed when the files hold several. Also the model "
+        "checked against the profiles' lineage: a warning when it served their rows itself (feedback loop)",
     )
     fleet.add_argument("--version", help="only this model version (default: every version of the model)")
     fleet.add_argument(
@@ -172,6 +175,7 @@ def _current(args: argparse.Namespace, reference: ReferenceProfile) -> Reference
         )
         if not args.quiet:
             print(_fleet_line(fleet), file=sys.stderr)
+        args.fleet_model = fleet.model  # the model compared, for the lineage check
         return fleet.sketches
     if args.engine != "local":
         return engine_profile(
@@ -222,10 +226,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         n_compared = 1
     report = reference.compare(current, thresholds)
+    # Served predictions on either side (docs/drift.md, Feedback loops): None without lineage.
+    feedback = feedback_report(
+        reference.lineage,
+        current.lineage if isinstance(current, ReferenceProfile) else None,
+        args.model or getattr(args, "fleet_model", None),
+    )
     try:
         if args.format == "json":
             d = report.to_dict()
             d["p_adjust"] = {"method": "bonferroni" if n_compared > 1 else "none", "divisor": n_compared}
+            if feedback is not None:
+                d["lineage"] = feedback.to_dict()
             json.dump(d, sys.stdout, indent=2)
             sys.stdout.write("\n")
         else:
@@ -234,6 +246,8 @@ def run(args: argparse.Namespace) -> int:
                 sys.stdout.write(
                     f"(ks/chi2 p-value levels divided by {n_compared}, the features compared: Bonferroni)\n"
                 )
+            if feedback is not None:
+                sys.stdout.write("".join(f"{line}\n" for line in feedback.lines))
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into `head`: the verdict (exit status) still stands
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -84,6 +84,7 @@ def engine_profile(
     max_size: int | Mapping[str, int] = DEFAULT_MAX_SIZE,
     multivariate: bool = False,
     variance: float = 0.95,
+    lineage: Mapping[str, object] | None = None,
 ) -> ReferenceProfile:
     """Profile the Parquet dataset at ``path`` on ``engine`` (``"dask"`` or ``"spark"``): as a
     reference, or, given ``reference``, as current data the way it was profiled."""
@@ -102,6 +103,8 @@ def engine_profile(
 
         named = None if features is None else [f for f in features if f != target]
         extra: dict[str, object] = {"multivariate": True, "variance": variance} if multivariate else {}
+        if lineage:
+            extra["lineage"] = lineage
         options = ReferenceBuilder(
             features=named, categorical=categorical, target=target, max_size=max_size, **extra
         ).options()

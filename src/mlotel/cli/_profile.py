@@ -86,9 +86,47 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=0.95,
         help="with --multivariate: share of the variance the kept components explain (default 0.95)",
     )
+    lineage = parser.add_argument_group(
+        "lineage",
+        "where the rows came from: served predictions feed a feedback loop (docs/drift.md, Feedback loops)",
+    )
+    lineage.add_argument(
+        "--source",
+        choices=("training", "served", "mixed"),
+        help="declare the rows' source; 'served' (predictions a model served) needs --model",
+    )
+    lineage.add_argument("--model", help="the model (ml.model.name) that served the rows")
+    lineage.add_argument("--version", help="its version (ml.model.version)")
+    lineage.add_argument(
+        "--prediction-id",
+        metavar="COLUMN",
+        help="column holding each row's prediction id (empty: not served); not profiled",
+    )
+    lineage.add_argument(
+        "--served-by",
+        action="append",
+        metavar="PATH",
+        help="payload logs (mlotel data directory or OTLP JSON files) naming the model and version "
+        "that served each prediction id (repeatable; with --prediction-id)",
+    )
     add_chunk_options(parser)
     add_engine_options(parser)
     parser.set_defaults(handler=run)
+
+
+def lineage_options(args: argparse.Namespace) -> dict[str, object] | None:
+    """The builder's ``lineage`` option from ``--source/--model/--version/--prediction-id/
+    --served-by`` (checked now: a bad combination is an error before any data is read)."""
+    from mlotel.drift.lineage import LineageCounter
+
+    counter = LineageCounter.from_options(
+        source=args.source,
+        model=args.model,
+        version=args.version,
+        prediction_id=args.prediction_id,
+        served_by=args.served_by,
+    )
+    return None if counter is None else counter.options()
 
 
 def bucket_spec(text: str) -> dict[str, int]:
@@ -120,6 +158,7 @@ def _buckets_option(specs: Sequence[dict[str, int]]) -> int | dict[str, int]:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        lineage = lineage_options(args)
         if args.engine == "local":
             profile = profile_file(
                 args.input,
@@ -129,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
                 chunk_rows=args.chunk_rows,
                 progress=progress_enabled(args),
                 max_size=_buckets_option(args.max_buckets),
+                lineage=lineage,
                 **_multivariate_options(args),
             )
         else:
@@ -143,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=progress_enabled(args),
                 quiet=args.quiet,
                 max_size=_buckets_option(args.max_buckets),
+                lineage=lineage,
                 **_multivariate_options(args),
             )
         profile.save(args.output)
@@ -161,6 +202,8 @@ def run(args: argparse.Namespace) -> int:
         f"{kinds.count('categorical')} categorical feature(s){target}",
         file=sys.stderr,
     )
+    if profile.lineage is not None:
+        print(f"lineage: {profile.lineage.describe()}", file=sys.stderr)
     return 0
 
 
@@ -180,6 +223,7 @@ def profile_file(
     multivariate: bool = False,
     variance: float = 0.95,
     reconstruction: MultivariateModel | None = None,
+    lineage: Mapping[str, object] | None = None,
 ) -> ReferenceProfile:
     """Profile a data file chunk by chunk (the one code path of ``profile`` and ``drift``).
 
@@ -187,20 +231,26 @@ def profile_file(
     ``target`` is read alongside; for a plain 2-D ``.npy`` array ``features`` names all its
     columns (default ``f0, f1, ...``) and ``target`` must be one of those names.
     ``max_size``: histogram buckets per sign, an int or ``{column: buckets}`` (``"*"``: the rest).
-    ``multivariate``/``variance``/``reconstruction``: as for :class:`ReferenceBuilder`.
+    ``multivariate``/``variance``/``reconstruction``/``lineage``: as for :class:`ReferenceBuilder`
+    (a lineage ``prediction_id`` column is read as text, besides ``features``).
     Raises :class:`ReaderError`, :class:`mlotel.data.UnreadableInput` or :class:`ValueError`.
     """
     columns = None
     if features is not None:
         columns = [*features, target] if target is not None and target not in features else list(features)
+    id_column = None if not lineage else lineage.get("prediction_id")
+    if columns is not None and id_column is not None and id_column not in columns:
+        columns.append(id_column)
     # A directory or glob is a Parquet dataset: its files feed one builder, in name order.
     paths = dataset_files(path) if is_dataset(path) else [path]
-    extra: dict[str, object] = {"reconstruction": reconstruction}
+    extra: dict[str, object] = {"reconstruction": reconstruction, "lineage": lineage}
     if multivariate:
         extra.update(multivariate=True, variance=variance)
     builder: ReferenceBuilder | _PositionalBuilder | None = None
     for file in paths:
-        table = open_table(file, columns=columns, categorical=categorical, chunk_rows=chunk_rows)
+        # The id column is read as text: "007" stays "007".
+        as_text = [*categorical, id_column] if id_column is not None else categorical
+        table = open_table(file, columns=columns, categorical=as_text, chunk_rows=chunk_rows)
         if builder is None and table.positional:
             # --features names every column of the array; the target is one of them.
             inner = ReferenceBuilder(categorical=categorical, target=target, max_size=max_size, **extra)

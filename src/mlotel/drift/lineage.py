@@ -768,26 +768,28 @@ class FeedbackGuard:
     """
 
     def __init__(self, runtime: Any, binding: Any, lineage: Lineage) -> None:
-        from mlotel.export._aggregates import GaugeState
-
         attributes = dict(binding.attributes)
         model = str(attributes.get(sc.MODEL_NAME))
         self.ratio = lineage.served_ratio(model)
-        instrument = runtime.registry.instrument(
+        self._instrument = runtime.registry.instrument(
             sc.REFERENCE_SERVED_RATIO,
             "gauge",
             "1",
             "Share of the drift reference's rows that this model served itself (feedback loop).",
         )
-        gauge = GaugeState()
-        gauge.value = self.ratio
-        self._entry = [(instrument, attributes, gauge)]
+        self._attributes = attributes
         runtime.registry.add_listener(self.on_interval)
         if self.ratio > 0:
             self._warn(runtime, binding, model, lineage, attributes)
 
     def on_interval(self, interval: list, now_ns: int) -> list:
-        return self._entry
+        """Registry listener: the ratio gauge, at every collection (a fresh state each time,
+        as readers absorb what they are given)."""
+        from mlotel.export._aggregates import GaugeState
+
+        gauge = GaugeState()
+        gauge.value = self.ratio
+        return [(self._instrument, self._attributes, gauge)]
 
     def _warn(self, runtime: Any, binding: Any, model: str, lineage: Lineage, attributes: dict) -> None:
         from opentelemetry._logs import LogRecord, SeverityNumber

@@ -30,14 +30,18 @@ from mlotel.drift.feature import (
     FeatureReference,
     ReferenceProfileError,
 )
+from mlotel.drift.lineage import DEFAULT_MAX_LOG_IDS, Lineage, LineageCounter, merge_lineage
 from mlotel.drift.multivariate import (
     DEFAULT_MAX_ROWS,
     DEFAULT_VARIANCE,
+    NAME,
     MultivariateModel,
     ReconstructionErrors,
     RowSample,
+    category_keys,
     fit_model,
 )
+from mlotel.performance.calibration import Calibration, fit_calibration
 from mlotel.sketches import CategoricalProfile, NumericProfile
 from mlotel.sketches.frequent import CodedValues
 from mlotel.version import __version__
@@ -83,7 +87,7 @@ class ReferenceProfile:
     compare with :meth:`compare`; persist with :meth:`save` / :meth:`load`.
     """
 
-    __slots__ = ("features", "target", "n_rows", "quantile_bins", "multivariate")
+    __slots__ = ("features", "target", "n_rows", "quantile_bins", "multivariate", "lineage", "performance")
 
     def __init__(
         self,
@@ -93,6 +97,8 @@ class ReferenceProfile:
         n_rows: int = 0,
         quantile_bins: int = DEFAULT_QUANTILE_BINS,
         multivariate: MultivariateModel | ReconstructionErrors | None = None,
+        lineage: Lineage | None = None,
+        performance: Calibration | None = None,
     ) -> None:
         items = list(features.values()) if isinstance(features, Mapping) else list(features)
         self.features: dict[str, FeatureReference] = {}
@@ -118,6 +124,16 @@ class ReferenceProfile:
         ):
             raise TypeError(f"multivariate must be a MultivariateModel, got {type(multivariate).__name__}")
         self.multivariate = multivariate
+        # Where the rows came from (served predictions?): mlotel.drift.lineage; None: not recorded.
+        if lineage is not None and not isinstance(lineage, Lineage):
+            raise TypeError(f"lineage must be a Lineage, got {type(lineage).__name__}")
+        if lineage is not None and lineage.n_rows != n_rows:
+            raise ValueError(f"lineage n_rows {lineage.n_rows} differs from the profile's n_rows {n_rows}")
+        self.lineage = lineage
+        # The score calibration of the label-free performance estimate (mlotel.performance).
+        if performance is not None and not isinstance(performance, Calibration):
+            raise TypeError(f"performance must be a Calibration, got {type(performance).__name__}")
+        self.performance = performance
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ReferenceProfile):
@@ -127,11 +143,14 @@ class ReferenceProfile:
             and self.target == other.target
             and (self.n_rows, self.quantile_bins) == (other.n_rows, other.quantile_bins)
             and self.multivariate == other.multivariate
+            and self.lineage == other.lineage
+            and self.performance == other.performance
         )
 
     def __repr__(self) -> str:
         target = "" if self.target is None else f", target={self.target.name!r}"
-        return f"ReferenceProfile(n_rows={self.n_rows}, features={list(self.features)}{target})"
+        lineage = "" if self.lineage is None else f", lineage={self.lineage.describe()!r}"
+        return f"ReferenceProfile(n_rows={self.n_rows}, features={list(self.features)}{target}{lineage})"
 
     def columns(self) -> dict[str, FeatureReference]:
         """Features and the target together, keyed by name (the target last)."""
@@ -167,6 +186,11 @@ class ReferenceProfile:
         ):
             names = [None if t is None else t.name for t in (self.target, other.target)]
             raise ValueError(f"profiles differ in target: {names[0]!r} != {names[1]!r}")
+        if self.performance is not None or other.performance is not None:
+            raise ValueError(
+                "profiles with a performance calibration do not merge (an isotonic fit is not "
+                "mergeable): build the reference once with all scores and labels"
+            )
         features = [f.merged(other.features[name], self.quantile_bins) for name, f in self.features.items()]
         target = None if self.target is None else self.target.merged(other.target, self.quantile_bins)
         return ReferenceProfile(
@@ -175,6 +199,7 @@ class ReferenceProfile:
             n_rows=self.n_rows + other.n_rows,
             quantile_bins=self.quantile_bins,
             multivariate=_merge_multivariate(self.multivariate, other.multivariate),
+            lineage=merge_lineage(self.lineage, self.n_rows, other.lineage, other.n_rows),
         )
 
     def compare(
@@ -187,15 +212,20 @@ class ReferenceProfile:
 
     # -- serialization -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "created_by": f"mlotel {__version__}",
-            "n_rows": self.n_rows,
-            "quantile_bins": self.quantile_bins,
-            "features": [f.to_dict() for f in self.features.values()],
-            "target": None if self.target is None else self.target.to_dict(),
-        } | ({} if self.multivariate is None else {"multivariate": self.multivariate.to_dict()})
+        return (
+            {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "created_by": f"mlotel {__version__}",
+                "n_rows": self.n_rows,
+                "quantile_bins": self.quantile_bins,
+                "features": [f.to_dict() for f in self.features.values()],
+                "target": None if self.target is None else self.target.to_dict(),
+            }
+            | ({} if self.multivariate is None else {"multivariate": self.multivariate.to_dict()})
+            | ({} if self.lineage is None else {"lineage": self.lineage.to_dict()})
+            | ({} if self.performance is None else {"performance": self.performance.to_dict()})
+        )
 
     @classmethod
     def from_dict(cls, d: Any, source: str = "<dict>") -> ReferenceProfile:
@@ -229,7 +259,17 @@ class ReferenceProfile:
             if f.count > n_rows:
                 raise ValueError(f"feature {f.name!r}: count {f.count} exceeds n_rows {n_rows}")
         multivariate = _multivariate_from_dict(obj.get("multivariate"))
-        return cls(features, target=target, n_rows=n_rows, quantile_bins=bins, multivariate=multivariate)
+        lineage = None if obj.get("lineage") is None else Lineage.from_dict(obj["lineage"])
+        performance = None if obj.get("performance") is None else Calibration.from_dict(obj["performance"])
+        return cls(
+            features,
+            target=target,
+            n_rows=n_rows,
+            quantile_bins=bins,
+            multivariate=multivariate,
+            lineage=lineage,
+            performance=performance,
+        )
 
     def to_json(self) -> str:
         """Indented JSON with each array of numbers on one line (see :meth:`save`)."""
@@ -320,6 +360,7 @@ class ReferenceBuilder:
         variance: float = DEFAULT_VARIANCE,
         max_rows: int = DEFAULT_MAX_ROWS,
         reconstruction: MultivariateModel | Mapping[str, Any] | None = None,
+        lineage: Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(features, str):
             features = [features]
@@ -352,19 +393,25 @@ class ReferenceBuilder:
             reconstruction = MultivariateModel.from_dict(dict(reconstruction))
         self._reconstruction = reconstruction
         self._errors = None if reconstruction is None else ReconstructionErrors(reconstruction.fingerprint)
+        # Served rows (feedback loops): {source, model, version, prediction_id, ids, served_by}.
+        self._lineage = None if not lineage else LineageCounter(**lineage)
 
     @property
     def n_rows(self) -> int:
         return self._n_rows
 
-    def update(self, data: Any, target_values: Any = None) -> None:
+    def update(self, data: Any, target_values: Any = None, prediction_ids: Any = None) -> None:
         """Profile one batch of rows.
 
         ``target_values`` (one value per row of ``data``) gives the target separately; it
-        requires ``target`` to be set. Raises :class:`mlotel.data.UnreadableInput` for data
-        the adapters cannot read and :class:`ValueError` for a target of another length or
-        missing from the data, or a column whose kind changed.
+        requires ``target`` to be set. ``prediction_ids`` (one per row) gives the rows'
+        prediction ids separately, for a builder whose ``lineage`` has ``ids=True``; with
+        ``lineage={"prediction_id": COLUMN}`` they are that column of ``data`` (not profiled).
+        Raises :class:`mlotel.data.UnreadableInput` for data the adapters cannot read and
+        :class:`ValueError` for a target or ids of another length or missing from the data,
+        or a column whose kind changed.
         """
+        data, prediction_ids = self._split_ids(data, prediction_ids)
         separate = target_values is not None
         if separate and self._target is None:
             raise ValueError("target_values given but the builder has no target name")
@@ -410,6 +457,8 @@ class ReferenceBuilder:
                 raise ValueError(f"target column {self._target!r} is not in the data (columns: {shown})")
         # Plan every column before touching any sketch, so a kind error changes nothing.
         plan = [self._plan(column) for column in columns]
+        if self._lineage is not None and self._lineage.detects:
+            self._lineage.update(prediction_ids, frame.n_rows)
         for column, (profile, values) in zip(columns, plan):
             self._profiles[column.name] = profile
             profile.update(values)
@@ -417,11 +466,37 @@ class ReferenceBuilder:
         if self._multivariate:
             if self._sample is None:
                 names = [c.name for c in columns if not c.categorical and c.name != self._target]
-                self._sample = RowSample(names, self._max_rows)
-            self._sample.update(_numeric_matrix(columns, self._sample.features, frame.n_rows))
+                labels = [c.name for c in columns if c.categorical and c.name != self._target]
+                self._sample = RowSample(names, self._max_rows, categorical=labels)
+            self._sample.update(
+                _numeric_matrix(columns, self._sample.features, frame.n_rows),
+                _label_matrix(columns, self._sample.categorical, frame.n_rows),
+            )
         elif self._reconstruction is not None:
-            matrix = _numeric_matrix(columns, self._reconstruction.features, frame.n_rows)
+            matrix = self._reconstruction.encode(columns, frame.n_rows)
             self._errors = self._errors.add(self._reconstruction.errors(matrix))
+
+    def _split_ids(self, data: Any, ids: Any) -> tuple[Any, Any]:
+        """``(data, ids)``: the prediction id column taken out of ``data`` when the lineage
+        names one; checks that ids come when (and only when) the lineage counts them."""
+        lineage = self._lineage
+        if lineage is None or not lineage.detects:
+            if ids is not None:
+                raise ValueError(
+                    "prediction_ids given but the builder counts no lineage (lineage={'ids': True})"
+                )
+            return data, None
+        column = lineage.prediction_id
+        if column is not None and ids is None:
+            ids = _named_column(data, column)
+            if ids is None:
+                raise ValueError(
+                    f"prediction id column {column!r} is not in the data (a dict of columns or a DataFrame)"
+                )
+            data = _without(data, column)
+        if ids is None:
+            raise ValueError("this builder counts served rows: give prediction_ids (one per row)")
+        return data, ids
 
     def _plan(self, column: Column) -> tuple[NumericProfile | CategoricalProfile, Any]:
         """The sketch ``column`` goes to (new, or replacing a missing-only one) and the values."""
@@ -469,6 +544,11 @@ class ReferenceBuilder:
         if self._multivariate:
             if self._sample is None:
                 raise ValueError("multivariate drift needs at least 2 numeric features, got no data")
+            if NAME in self._sample.features or NAME in self._sample.categorical:
+                raise ValueError(
+                    f"a feature named {NAME!r} clashes with the multivariate drift result of that "
+                    f"name: rename the column, or leave it out (features=...), to use multivariate=True"
+                )
             multivariate = fit_model(self._sample, self._variance)
         return ReferenceProfile(
             features,
@@ -476,6 +556,7 @@ class ReferenceBuilder:
             n_rows=self._n_rows,
             quantile_bins=self._quantile_bins,
             multivariate=multivariate,
+            lineage=None if self._lineage is None else self._lineage.build(self._n_rows),
         )
 
     # -- partial profiles (distributed engines) ---------------------------------------------
@@ -494,6 +575,8 @@ class ReferenceBuilder:
             options.update(multivariate=True, variance=self._variance, max_rows=self._max_rows)
         if self._reconstruction is not None:
             options["reconstruction"] = self._reconstruction.to_dict()
+        if self._lineage is not None:
+            options["lineage"] = self._lineage.options()
         return options
 
     def _sizes_option(self) -> int | dict[str, int]:
@@ -520,8 +603,10 @@ class ReferenceBuilder:
         sample = self._sample
         if other._sample is not None:
             if sample is None:
-                sample = RowSample(other._sample.features, self._max_rows)
-            elif sample.features != other._sample.features:
+                sample = RowSample(
+                    other._sample.features, self._max_rows, categorical=other._sample.categorical
+                )
+            elif (sample.features, sample.categorical) != (other._sample.features, other._sample.categorical):
                 raise ValueError(
                     f"cannot merge multivariate samples of different numeric features: "
                     f"{sample.features} != {other._sample.features}"
@@ -532,6 +617,8 @@ class ReferenceBuilder:
         self._sample = sample
         if self._errors is not None and other._errors is not None:
             self._errors = self._errors.merged(other._errors)
+        if self._lineage is not None and other._lineage is not None:
+            self._lineage.merge(other._lineage)
 
     def to_bytes(self) -> bytes:
         """This builder's state (options, sketches, rows) as compact bytes; see :meth:`from_bytes`.
@@ -548,6 +635,8 @@ class ReferenceBuilder:
             state["sample"] = self._sample.to_dict()
         if self._errors is not None:
             state["errors"] = self._errors.to_dict()
+        if self._lineage is not None:
+            state["lineage"] = self._lineage.state()
         return zlib.compress(json.dumps(state, allow_nan=False, separators=(",", ":")).encode(), 1)
 
     @classmethod
@@ -568,6 +657,8 @@ class ReferenceBuilder:
             builder._sample = RowSample.from_dict(state["sample"])
         if "errors" in state:
             builder._errors = ReconstructionErrors.from_dict(state["errors"])
+        if "lineage" in state:
+            builder._lineage.load_state(state["lineage"])
         return builder
 
 
@@ -583,6 +674,15 @@ def build_reference(
     max_features: int = DEFAULT_MAX_FEATURES,
     multivariate: bool = False,
     variance: float = DEFAULT_VARIANCE,
+    predictions: Any = None,
+    performance_estimate: bool = False,
+    source: str | None = None,
+    model: str | None = None,
+    version: str | None = None,
+    prediction_id: str | None = None,
+    prediction_ids: Any = None,
+    served_by: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    max_log_ids: int = DEFAULT_MAX_LOG_IDS,
 ) -> ReferenceProfile:
     """Profile training data as the reference for drift detection.
 
@@ -612,10 +712,41 @@ def build_reference(
     values count as the feature mean; categorical features are not part of it). On Spark
     and Dask the partitions' row samples are merged and the model is fitted on the driver.
 
+    ``performance_estimate=True`` also fits the calibration of the label-free performance
+    estimate (:func:`mlotel.performance.fit_calibration`, docs/performance.md) from
+    ``predictions``, the model's predicted probabilities on these rows (1-D positive-class
+    scores or an ``(n, k)`` ``predict_proba`` matrix), and the labels in ``target``. It needs
+    both (a clear :class:`ValueError` otherwise) and data in this process (not Spark/Dask).
+
+    Lineage (``profile.lineage``, :mod:`mlotel.drift.lineage`; docs/drift.md, "Feedback loops"):
+    whether the rows are predictions a model served. Declared: ``source="served"`` with
+    ``model=`` (and ``version=``), or ``source="training"``. Detected: ``prediction_id=``
+    names a column of ``data`` holding each row's prediction id (not profiled; None/NaN/empty:
+    not served), or ``prediction_ids=`` gives them (one per row); ``served_by=`` (an mlotel
+    data directory or OTLP JSON log files of ``log_payloads``/``log_predictions``) then learns
+    which model and version served each id, reading at most ``max_log_ids`` ids. Without any
+    of these the profile has no lineage (read as training data).
+
     Raises :class:`mlotel.data.UnreadableInput` for data the adapters cannot read and
     :class:`ValueError` for a target column absent from ``data`` or of another length, or,
-    with ``multivariate=True``, fewer than 2 numeric features or rows.
+    with ``multivariate=True``, fewer than 2 numeric features or rows; also, before reading
+    any data, for an unknown ``source``, ``source="served"`` without ``model``, or lineage
+    options that contradict each other.
     """
+    if prediction_id is not None and prediction_ids is not None:
+        raise ValueError("give prediction_id (a column of data) or prediction_ids (the ids), not both")
+    lineage = LineageCounter.from_options(
+        source=source,
+        model=model,
+        version=version,
+        prediction_id=prediction_id,
+        ids=prediction_ids is not None,
+        served_by=served_by,
+        max_log_ids=None if max_log_ids == DEFAULT_MAX_LOG_IDS else max_log_ids,
+    )
+    calibration = _calibration(data, target, predictions) if performance_estimate else None
+    if predictions is not None and not performance_estimate:
+        raise ValueError("predictions= is only used with performance_estimate=True")
     options = dict(
         features=features,
         categorical=categorical,
@@ -626,17 +757,45 @@ def build_reference(
     )
     if multivariate:
         options.update(multivariate=True, variance=variance)
-    return _build(data, target, options)
+    if lineage is not None:
+        options["lineage"] = lineage.options()
+    profile = _build(data, target, options, prediction_ids)
+    profile.performance = calibration
+    return profile
 
 
-def _build(data: Any, target: str | Any, options: dict[str, Any]) -> ReferenceProfile:
+def _calibration(data: Any, target: str | Any, predictions: Any) -> Calibration:
+    """The performance-estimate calibration of ``build_reference``, or a clear error."""
+    from mlotel.engines import engine_of
+
+    if engine_of(data) is not None:
+        raise ValueError(
+            "performance_estimate needs the scores and labels in this process: build it from a "
+            "local sample (pandas/numpy) of the Spark or Dask frame"
+        )
+    labels = _named_column(data, target) if isinstance(target, str) else target
+    needed = (("target= (the true labels)", labels), ("predictions= (the predicted scores)", predictions))
+    missing = [what for what, value in needed if value is None]
+    if missing:
+        raise ValueError(
+            f"performance_estimate=True needs the reference rows' {' and '.join(missing)}: "
+            "build_reference(X, target=labels, predictions=model.predict_proba(X), performance_estimate=True)"
+        )
+    return fit_calibration(np.asarray(predictions, dtype=np.float64), np.asarray(labels))
+
+
+def _build(
+    data: Any, target: str | Any, options: dict[str, Any], prediction_ids: Any = None
+) -> ReferenceProfile:
     """:func:`build_reference` with ``options`` the :class:`ReferenceBuilder` arguments
-    other than ``target``."""
+    other than ``target``; ``prediction_ids`` one per row (lineage)."""
     from mlotel.engines import engine_of, profile_frame
 
     if engine_of(data) is not None:
         if target is not None and not isinstance(target, str):
             raise TypeError("with a Spark or Dask DataFrame, target must be the name of one of its columns")
+        if prediction_ids is not None:
+            raise TypeError("with a Spark or Dask DataFrame, give prediction_id= (the name of its id column)")
         return profile_frame(data, ReferenceBuilder, ReferenceBuilder(target=target, **options).options())
     target_values = None
     name = None
@@ -648,7 +807,7 @@ def _build(data: Any, target: str | Any, options: dict[str, Any]) -> ReferencePr
         # A list of numpy scalars would read as rows of one value each: make it one column.
         target_values = np.asarray(target) if isinstance(target, (list, tuple)) else target
     builder = ReferenceBuilder(target=name, **options)
-    builder.update(data, target_values=target_values)
+    builder.update(data, target_values=target_values, prediction_ids=prediction_ids)
     return builder.build()
 
 
@@ -707,6 +866,18 @@ def _numeric_matrix(columns: Sequence[Column], names: Sequence[str], n_rows: int
         column = by_name.get(name)
         if column is not None:
             matrix[:, j] = column.values
+    return matrix
+
+
+def _label_matrix(columns: Sequence[Column], names: Sequence[str], n_rows: int) -> np.ndarray:
+    """The ``n_rows x len(names)`` category keys (``None``: missing) of the named categorical
+    columns; a column absent from the batch (or numeric in it) is all missing."""
+    by_name = {c.name: c for c in columns if c.categorical}
+    matrix = np.full((n_rows, len(names)), None, dtype=object)
+    for j, name in enumerate(names):
+        column = by_name.get(name)
+        if column is not None:
+            matrix[:, j] = category_keys(column.values)
     return matrix
 
 
