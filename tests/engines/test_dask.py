@@ -61,7 +61,8 @@ def test_dask_multivariate_model_is_fitted_on_the_driver(dask_client, dd):
     ddf = dd.from_pandas(data, npartitions=4)
     reference = mlotel.build_reference(ddf, categorical=["color"], multivariate=True)
     model = reference.multivariate
-    assert model.features == ("x1", "x2", "x3") and model.n_seen == 8000
+    assert model.features == ("x1", "x2", "x3", "color") and model.n_seen == 8000
+    assert set(model.categories["color"]) == {"a", "b", "c"}  # categorical, one-hot on the driver too
     flipped = _data(3000, 2, sign=-1.0)
     got = mlotel.profile_current(dd.from_pandas(flipped, npartitions=3), reference)
     want = mlotel.profile_current(flipped, reference)
