@@ -147,6 +147,8 @@ def test_non_probability_outputs_are_reported_once_and_skipped(telemetry, cancer
         np.testing.assert_array_equal(predict(X), expected)  # the call is unaffected
     metrics = telemetry.collect()
     assert sc.PERFORMANCE_ESTIMATED not in metrics
+    # Small outputs are checked in blocks: the last one at that collection, counted in the next.
+    metrics = telemetry.collect()
     assert points(metrics[sc.FAULT_COUNT], **{sc.FAULT_KIND: "performance"})[0].value == 3
     warnings = [r for r in telemetry.logs() if "performance estimate" in str(r.log_record.body)]
     assert len(warnings) == 1
@@ -198,3 +200,27 @@ def test_missing_scores_are_left_out(telemetry, cancer):
     (accuracy,) = [e for e in estimate(calibration, aggregate(calibration, kept)) if e.metric == "accuracy"]
     assert gauges(metrics, sc.PERFORMANCE_ESTIMATED, "interval")["accuracy"] == pytest.approx(accuracy.value)
     assert not [r for r in telemetry.logs() if "performance estimate" in str(r.log_record.body)]
+
+
+def test_one_row_calls_are_aggregated_in_blocks_exactly(telemetry, cancer):
+    model, reference, X, _ = cancer
+    proba = model.predict_proba(X)
+    bad = np.array([[0.3, 0.9]])  # one non-probability row among good ones
+
+    @mlotel.monitor(model="rows", reference=reference)
+    def predict(i, scores_only=False):
+        if i == 7:
+            return bad
+        return proba[i : i + 1, 1] if scores_only else proba[i : i + 1]
+
+    for i in range(len(proba)):  # 169 one-row calls: fewer than a block
+        predict(i)
+    for i in range(len(proba)):  # then more, half of them 1-D positive-class scores (another shape)
+        predict(i, scores_only=i % 2 == 0)
+    metrics = telemetry.collect()
+    calibration = reference.performance
+    good = np.delete(np.concatenate([proba, proba]), [7, 7 + len(proba)], axis=0)[:, 1]
+    expected = {e.metric: e.value for e in estimate(calibration, aggregate(calibration, good))}
+    assert gauges(metrics, sc.PERFORMANCE_ESTIMATED, "interval") == pytest.approx(expected, rel=1e-9)
+    warnings = [r for r in telemetry.logs() if "performance estimate" in str(r.log_record.body)]
+    assert len(warnings) == 1 and "sum to 1" in str(warnings[0].log_record.body)

@@ -5,7 +5,8 @@ calibration (``build_reference(..., predictions=scores, performance_estimate=Tru
 Its :meth:`hook` runs after every successful call: it checks the output is class
 probabilities, calibrates them and adds the call's sums to the interval's
 :class:`~mlotel.performance.PerformanceAggregate` (a few numpy passes over the batch,
-no per-row Python). An output that is not probabilities (values outside ``[0, 1]``,
+no per-row Python; outputs of fewer than 256 rows are copied into a block and aggregated
+once it holds 256 rows or at the next collection). An output that is not probabilities (values outside ``[0, 1]``,
 rows not summing to 1, labels, another number of classes) is reported once (a WARN
 log record; every such call counts in ``mlotel.fault.count``, kind ``performance``) and
 left out; the call itself is never affected. Rows with a missing (NaN) score are left
@@ -46,6 +47,10 @@ from mlotel.performance import (
 
 _logger = logging.getLogger("mlotel")
 
+#: Small outputs are copied into a block and checked and aggregated together once it holds this
+#: many rows (or at the next collection): the fixed numpy cost is paid once per block, not per call.
+BLOCK_ROWS = 256
+
 
 class PerformanceMonitor:
     """Estimated (and realized) performance of one model, per interval and sliding window."""
@@ -77,6 +82,8 @@ class PerformanceMonitor:
         )
         self._lock = threading.Lock()
         self._current = self._new_aggregate()
+        self._pending: list[np.ndarray] = []  # small outputs waiting for their block
+        self._pending_rows = 0
         self._joined = RealizedCounts(calibration.binary)
         self._history: deque[tuple[PerformanceAggregate, RealizedCounts]] = deque(maxlen=options.drift_window)
         self._reported = False
@@ -95,9 +102,37 @@ class PerformanceMonitor:
             return
         try:
             values = self._scores(result)
-            scores, missing = probability_scores(values, self.calibration)
         except NotProbabilities as exc:
             self._invalid(exc)
+            return
+        if values.shape[0] >= BLOCK_ROWS:
+            self._add([values])
+            return
+        blocks = []
+        with self._lock:
+            if self._pending and self._pending[0].shape[1:] != values.shape[1:]:
+                blocks.append(self._pending)  # another shape: its block goes first
+                self._pending, self._pending_rows = [], 0
+            self._pending.append(values.copy())  # the caller may reuse its array
+            self._pending_rows += values.shape[0]
+            if self._pending_rows >= BLOCK_ROWS:
+                blocks.append(self._pending)
+                self._pending, self._pending_rows = [], 0
+        for block in blocks:
+            self._add(block)
+
+    def _add(self, outputs: list[np.ndarray]) -> None:
+        """Check and aggregate outputs of one shape together; when the block is refused, each
+        output alone, so only the non-probability ones are left out (and reported)."""
+        block = outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+        try:
+            scores, missing = probability_scores(block, self.calibration)
+        except NotProbabilities as exc:
+            if len(outputs) == 1:
+                self._invalid(exc)
+            else:
+                for values in outputs:
+                    self._add([values])
             return
         batch = aggregate(self.calibration, scores, missing)
         with self._lock:
@@ -114,7 +149,7 @@ class PerformanceMonitor:
             values = columns[0].values if len(columns) == 1 else np.column_stack([c.values for c in columns])
         if values.dtype.kind != "f":
             raise NotProbabilities(f"the output is {values.dtype} labels, not class probabilities")
-        return values
+        return values.reshape(1) if values.ndim == 0 else values
 
     def _invalid(self, exc: NotProbabilities) -> None:
         _faults.record_fault("performance", exc, "output skipped by the performance estimate")
@@ -149,6 +184,13 @@ class PerformanceMonitor:
 
     # -- the listener ---------------------------------------------------------------------------
     def on_interval(self, interval: list, now_ns: int) -> list | None:
+        with self._lock:
+            pending, self._pending, self._pending_rows = self._pending, [], 0
+        shapes: dict[tuple[int, ...], list[np.ndarray]] = {}
+        for values in pending:
+            shapes.setdefault(values.shape[1:], []).append(values)
+        for outputs in shapes.values():
+            self._add(outputs)
         with self._lock:
             current, self._current = self._current, self._new_aggregate()
             joined, self._joined = self._joined, RealizedCounts(self.calibration.binary)
