@@ -201,3 +201,33 @@ def test_time_options_take_iso_times_and_ages():
     assert abs(parse_time("6h") - (time.time_ns() - 6 * 3600 * 10**9)) < 5 * 10**9
     with pytest.raises(argparse.ArgumentTypeError):
         parse_time("yesterday")
+
+
+def test_fleet_drift_reports_multivariate_from_exported_errors(tmp_path, capsys):
+    """Two replicas export ml.multivariate.error; mlotel drift on their files gives the
+    multivariate row of the merged rows, as profile_current of all the rows does."""
+    from tests.drift.test_online_multivariate import frame
+
+    reference = mlotel.build_reference(frame(20_000, 1), multivariate=True)
+    reference.save(tmp_path / "reference.json")
+    flipped = frame(4000, 3, sign=-1.0)
+    for replica, part in enumerate((flipped.iloc[:2500], flipped.iloc[2500:])):
+        mlotel.configure(data_dir=str(tmp_path / "data" / f"replica-{replica}"), export_interval=3600)
+
+        @mlotel.monitor(model="m", version="1", reference=reference)
+        def predict(X):
+            return X["x0"].to_numpy()
+
+        for start in range(0, len(part), 100):
+            predict(part.iloc[start : start + 100])
+        mlotel.shutdown()
+
+    code, report = _drift_json(capsys, str(tmp_path / "reference.json"), str(tmp_path / "data"))
+    rows = {r["feature"]: r for r in report["results"]}
+    batch = reference.compare(mlotel.profile_current(flipped, reference))
+    (want,) = [r for r in batch.results if r.feature == "multivariate"]
+    got = rows["multivariate"]
+    assert got["verdict"] == want.verdict == "alert"
+    assert got["n_current"] == want.n_current == 4000
+    assert got["value"] == pytest.approx(want.value, rel=1e-9)
+    assert all(r["verdict"] != "alert" for name, r in rows.items() if name != "multivariate")

@@ -176,7 +176,8 @@ def _current(args: argparse.Namespace, reference: ReferenceProfile) -> Reference
         if not args.quiet:
             print(_fleet_line(fleet), file=sys.stderr)
         args.fleet_model = fleet.model  # the model compared, for the lineage check
-        return fleet.sketches
+        model = reference.multivariate
+        return fleet.current(model.fingerprint if isinstance(model, MultivariateModel) else None)
     if args.engine != "local":
         return engine_profile(
             args.engine,

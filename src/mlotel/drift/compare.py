@@ -26,6 +26,7 @@ __all__ = [
     "SEVERITY",
     "CurrentSketch",
     "DriftReport",
+    "CurrentSketches",
     "FeatureKindMismatch",
     "ProfileLike",
     "compare_features",
@@ -38,6 +39,18 @@ ThresholdsLike = Thresholds | ThresholdPolicy | Mapping[str, object] | None
 
 #: Verdict severity, highest first when sorted descending: alert > warn > ok > insufficient.
 SEVERITY: dict[str, int] = {"insufficient": 0, "ok": 1, "warn": 2, "alert": 3}
+
+
+class CurrentSketches(dict):
+    """Current-side sketches by feature name (a mapping :func:`compare_profiles` takes), with
+    the current rows' reconstruction errors for the reference's multivariate model when
+    known (e.g. merged from exported ``ml.multivariate.error`` histograms: fleet drift)."""
+
+    def __init__(
+        self, sketches: Mapping[str, CurrentSketch], *, multivariate: ReconstructionErrors | None = None
+    ) -> None:
+        super().__init__(sketches)
+        self.multivariate = multivariate
 
 
 @runtime_checkable

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from mlotel import _semconv as sc
+from mlotel.drift.compare import CurrentSketches
+from mlotel.drift.multivariate import ReconstructionErrors
 from mlotel.sketches import ExponentialHistogram, FrequentItems
 from mlotel.sketches.store import BucketStore, downscale_counts
 
@@ -46,6 +48,14 @@ class FleetData:
     first_ns: int | None = None
     last_ns: int | None = None
     skipped: list[str] = field(default_factory=list)
+    #: The rows' reconstruction errors (``ml.multivariate.error``) by multivariate model
+    #: fingerprint: count and sum, merged over the streams like the sketches.
+    errors: dict[str, ReconstructionErrors] = field(default_factory=dict)
+
+    def current(self, fingerprint: str | None = None) -> CurrentSketches:
+        """The sketches as :func:`~mlotel.drift.compare_profiles`' ``current``, with the
+        reconstruction errors under the multivariate model ``fingerprint`` when exported."""
+        return CurrentSketches(self.sketches, multivariate=self.errors.get(fingerprint or ""))
 
 
 def fleet_sketches(
@@ -73,6 +83,7 @@ def fleet_sketches(
     telemetry = load_telemetry(paths)
     names = (sc.FEATURE_VALUE, sc.FEATURE_MISSING, sc.FEATURE_CATEGORY_COUNT, sc.PREDICTION_VALUE)
     series = [s for name in (*names, sc.PREDICTION_CLASS_COUNT) for s in telemetry.series(name)]
+    errors = list(telemetry.series(sc.MULTIVARIATE_ERROR))
     models = sorted({str(s.attributes.get(sc.MODEL_NAME)) for s in series if sc.MODEL_NAME in s.attributes})
     if not models:
         raise ValueError("no feature or prediction sketches of any model in the telemetry")
@@ -112,6 +123,18 @@ def fleet_sketches(
             counts = categories.setdefault(target or PREDICTION, {})
             key = str(attrs.get(sc.PREDICTION_CLASS))
             counts[key] = counts.get(key, 0.0) + amount
+    for s in errors:
+        if str(s.attributes.get(sc.MODEL_NAME)) != model or (
+            version is not None and str(s.attributes.get(sc.MODEL_VERSION, "")) != version
+        ):
+            continue
+        amount = _amount(s, since_ns, until_ns, data)
+        if amount is None or not amount.count:
+            continue
+        fingerprint = str(s.attributes.get(sc.MULTIVARIATE_MODEL, ""))
+        part = ReconstructionErrors(fingerprint, int(amount.count), float(amount.sum))
+        known = data.errors.get(fingerprint)
+        data.errors[fingerprint] = part if known is None else known.merged(part)
     data.replicas = len(replicas)
     for name, parts in histograms.items():
         merged = parts[0].copy()
