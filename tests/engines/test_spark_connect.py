@@ -20,9 +20,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
 @pytest.fixture(scope="module")
 def remote(spark_connect_url):
-    from pyspark.sql import SparkSession
+    # The Connect client's own builder: pyspark.sql.SparkSession refuses a remote session in
+    # a process that already runs a classic one (the other Spark tests' local[2]).
+    from pyspark.sql.connect.session import SparkSession
 
-    session = SparkSession.builder.remote(spark_connect_url).getOrCreate()
+    session = SparkSession.builder.remote(spark_connect_url).create()
     yield session
     session.stop()
 
@@ -71,15 +73,16 @@ def test_cli_profile_on_spark_connect_via_spark_remote(spark_connect_url, tmp_pa
 
 
 def test_a_failed_task_on_spark_connect_raises_the_engine_error(remote):
-    from pyspark.sql import functions as F
+    def explode(batches):  # a DataFrame method, so the same on Connect and classic Spark
+        for batch in batches:
+            if max(batch.column(0).to_pylist(), default=0) > 2:
+                raise RuntimeError("bad row in partition")
+            yield batch
 
-    def explode(x: float) -> float:
-        if x > 2:
-            raise RuntimeError("bad row in partition")
-        return x
-
-    df = remote.range(0, 8, numPartitions=4).select(
-        F.udf(explode, "double")(F.col("id").cast("double")).alias("x")
+    df = (
+        remote.range(0, 8, numPartitions=4)
+        .selectExpr("cast(id as double) as x")
+        .mapInArrow(explode, "x double")
     )
     with pytest.raises(Exception, match="bad row in partition"):
         mlotel.build_reference(df)
