@@ -78,6 +78,17 @@ def telemetry():
     """Fresh in-memory providers configured into mlotel for one test."""
     tel = make_telemetry()
     yield tel
+    forget_runtime()
+
+
+def forget_runtime() -> None:
+    """End a test's mlotel runtime. Providers mlotel built (e.g. the logger provider of a
+    test that passed only tracer and meter providers) were installed globally: they are shut
+    down, as at process exit, so the next test's configure() builds its own instead of
+    adopting a live one as the application's."""
+    runtime = _runtime._runtime
+    if runtime is not None and runtime.enabled and runtime.providers is not None and runtime.providers.owned:
+        _runtime.shutdown()
     _runtime._reset_for_tests()
 
 
@@ -86,4 +97,4 @@ def _mlotel_isolated(monkeypatch, tmp_path):
     """No test writes ./mlotel-data or inherits another test's runtime."""
     monkeypatch.setenv("MLOTEL_DATA_DIR", str(tmp_path / "mlotel-data"))
     yield
-    _runtime._reset_for_tests()
+    forget_runtime()
