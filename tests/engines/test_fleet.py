@@ -208,7 +208,9 @@ def test_fleet_drift_reports_multivariate_from_exported_errors(tmp_path, capsys)
     multivariate row of the merged rows, as profile_current of all the rows does."""
     from tests.drift.test_online_multivariate import frame
 
-    reference = mlotel.build_reference(frame(20_000, 1), multivariate=True)
+    train = frame(20_000, 1)
+    # The model's own outputs on the reference rows: served outputs are compared with them.
+    reference = mlotel.build_reference(train, multivariate=True, predictions=train["x0"].to_numpy())
     reference.save(tmp_path / "reference.json")
     flipped = frame(4000, 3, sign=-1.0)
     for replica, part in enumerate((flipped.iloc[:2500], flipped.iloc[2500:])):
@@ -231,3 +233,5 @@ def test_fleet_drift_reports_multivariate_from_exported_errors(tmp_path, capsys)
     assert got["n_current"] == want.n_current == 4000
     assert got["value"] == pytest.approx(want.value, rel=1e-9)
     assert all(r["verdict"] != "alert" for name, r in rows.items() if name != "multivariate")
+    served = [r for r in report["results"] if r["feature"] == "prediction"]
+    assert served and served[0]["n_current"] == 4000 and "prediction" not in report["new_features"]

@@ -74,10 +74,52 @@ def test_missing_scores_or_labels_is_a_clear_error(cancer, kwargs, message):
         mlotel.build_reference(X, performance_estimate=True, **arguments)
 
 
-def test_predictions_without_performance_estimate_is_an_error(cancer):
+def test_one_score_per_row_predictions_are_profiled_next_to_the_labels(tmp_path, cancer):
+    """target= holds the labels and predictions= the scores: the reference keeps both, and
+    served scores are compared with the reference's scores, not with its labels."""
+    from mlotel.drift.profile import ReferenceProfile
+    from mlotel.sketches import ExponentialHistogram
+
     model, X, y = cancer
-    with pytest.raises(ValueError, match="only used with performance_estimate=True"):
-        mlotel.build_reference(X, target=y, predictions=model.predict_proba(X))
+    scores = model.predict_proba(X)[:, 1]
+    ref = mlotel.build_reference(X, target=y, predictions=scores, performance_estimate=True)
+    assert ref.target.kind == "categorical" and ref.prediction.kind == "numeric"
+    expected = ExponentialHistogram(max_size=ref.prediction.histogram.max_size)
+    expected.update(scores)
+    assert (
+        ref.prediction.histogram.count == len(scores)
+        and ref.prediction.histogram.positive == expected.positive
+    )
+    ref.save(tmp_path / "ref.json")
+    assert ReferenceProfile.load(tmp_path / "ref.json") == ref
+    # predictions= alone (no estimate): the prediction profile only; a predict_proba matrix has none.
+    alone = mlotel.build_reference(X, target=y, predictions=scores)
+    assert alone.performance is None and alone.prediction == ref.prediction
+    assert mlotel.build_reference(X, target=y, predictions=model.predict_proba(X)).prediction is None
+    labels = mlotel.build_reference(X, predictions=model.predict(X)).prediction
+    assert labels.kind == "categorical"
+    # Batch: the same scores do not drift, shifted ones do; labels are not compared with scores.
+    same = ref.compare(mlotel.profile_current(X, ref, predictions=scores))
+    (row,) = [r for r in same.results if r.feature == "prediction" and r.method == "ks"]
+    assert row.verdict == "ok" and row.value == 0 and not same.mismatched_features
+    shifted = ref.compare(mlotel.profile_current(X, ref, predictions=scores**4))
+    assert any(r.feature == "prediction" and r.verdict == "alert" for r in shifted.results)
+
+
+def test_served_scores_are_compared_with_the_reference_scores_online(telemetry, cancer):
+    from mlotel import _semconv as sc
+
+    model, X, y = cancer
+    ref = mlotel.build_reference(X, target=y, predictions=model.predict_proba(X)[:, 1])
+
+    @mlotel.monitor(model="m", reference=ref)
+    def predict(rows):
+        return model.predict_proba(rows)[:, 1]
+
+    predict(X)
+    drift = telemetry.collect()[sc.PREDICTION_DRIFT].data.data_points
+    psi = [p.value for p in drift if p.attributes[sc.DRIFT_METHOD] == "psi"]
+    assert psi and max(psi) < 0.01  # the very rows of the reference: no drift, no kind mismatch
 
 
 def test_non_probability_scores_are_a_clear_error(cancer):

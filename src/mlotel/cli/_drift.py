@@ -167,7 +167,11 @@ def _current(args: argparse.Namespace, reference: ReferenceProfile) -> Reference
     if is_telemetry(args.current):
         fleet = fleet_sketches(
             telemetry_files(args.current),
-            target=None if reference.target is None else reference.target.name,
+            # Served predictions go with the reference's own predictions when it has them,
+            # else with its target.
+            target=None
+            if reference.target is None or reference.prediction is not None
+            else reference.target.name,
             model=args.model,
             version=args.version,
             since_ns=args.since,

@@ -43,13 +43,19 @@ SEVERITY: dict[str, int] = {"insufficient": 0, "ok": 1, "warn": 2, "alert": 3}
 
 class CurrentSketches(dict):
     """Current-side sketches by feature name (a mapping :func:`compare_profiles` takes), with
-    the current rows' reconstruction errors for the reference's multivariate model when
-    known (e.g. merged from exported ``ml.multivariate.error`` histograms: fleet drift)."""
+    the served predictions' sketch (compared with the reference's own predictions) and the
+    current rows' reconstruction errors for the reference's multivariate model when known
+    (e.g. merged from exported ``ml.prediction.value`` / ``ml.multivariate.error``: fleet drift)."""
 
     def __init__(
-        self, sketches: Mapping[str, CurrentSketch], *, multivariate: ReconstructionErrors | None = None
+        self,
+        sketches: Mapping[str, CurrentSketch],
+        *,
+        prediction: CurrentSketch | None = None,
+        multivariate: ReconstructionErrors | None = None,
     ) -> None:
         super().__init__(sketches)
+        self.prediction = prediction
         self.multivariate = multivariate
 
 
@@ -291,6 +297,10 @@ def compare_profiles(
     accepts. Features on one side only, and kind mismatches, are reported in the
     :class:`DriftReport`, never raised.
 
+    When both the reference and ``current`` hold the model's own predictions
+    (``prediction``: :func:`build_reference`/:func:`profile_current` with ``predictions=``,
+    or :class:`CurrentSketches`), they are compared too, as feature ``"prediction"``.
+
     When the reference has a multivariate model, the report ends with one more result,
     feature ``"multivariate"``, method ``"reconstruction"``
     (:func:`mlotel.drift.multivariate.compare_reconstruction`): ``"insufficient"`` unless
@@ -317,6 +327,13 @@ def compare_profiles(
             results.extend(compare_features(feature, cur[name], thresholds))
         except FeatureKindMismatch:
             mismatched.append(name)
+    own = getattr(reference, "prediction", None)
+    served = getattr(current, "prediction", None)
+    if own is not None and served is not None:
+        try:
+            results.extend(compare_features(own, served, thresholds))
+        except FeatureKindMismatch:
+            mismatched.append(own.name)
     if isinstance(reference.multivariate, MultivariateModel):
         errors = getattr(current, "multivariate", None)
         errors = errors if isinstance(errors, ReconstructionErrors) else None

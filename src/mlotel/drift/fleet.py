@@ -51,11 +51,16 @@ class FleetData:
     #: The rows' reconstruction errors (``ml.multivariate.error``) by multivariate model
     #: fingerprint: count and sum, merged over the streams like the sketches.
     errors: dict[str, ReconstructionErrors] = field(default_factory=dict)
+    #: The model's single-output predictions, merged (also in ``sketches`` under ``target``).
+    prediction: ExponentialHistogram | FrequentItems | None = None
 
     def current(self, fingerprint: str | None = None) -> CurrentSketches:
         """The sketches as :func:`~mlotel.drift.compare_profiles`' ``current``, with the
-        reconstruction errors under the multivariate model ``fingerprint`` when exported."""
-        return CurrentSketches(self.sketches, multivariate=self.errors.get(fingerprint or ""))
+        predictions (compared with a reference's :attr:`~ReferenceProfile.prediction`) and
+        the reconstruction errors under the multivariate model ``fingerprint`` when exported."""
+        return CurrentSketches(
+            self.sketches, prediction=self.prediction, multivariate=self.errors.get(fingerprint or "")
+        )
 
 
 def fleet_sketches(
@@ -144,7 +149,10 @@ def fleet_sketches(
         data.sketches[name] = merged
     for name, counts in categories.items():
         data.sketches[name] = _frequent(counts, int(round(missing.get(name, 0.0))))
-    if not data.sketches:
+    data.prediction = data.sketches.get(target or PREDICTION)
+    if target is None:  # not a column of the reference: kept apart, not reported as a new feature
+        data.sketches.pop(PREDICTION, None)
+    if not data.sketches and data.prediction is None:
         raise ValueError(f"no feature or prediction sketches of model {model!r} in the time range")
     return data
 

@@ -143,8 +143,9 @@ class DriftMonitor:
 
     # -- comparison -----------------------------------------------------------------------------
     def _reference_for(self, kind: str, name: str):
-        if kind == "prediction":
-            return self.reference.target
+        if kind == "prediction":  # the reference's own predictions, else its target
+            prediction = getattr(self.reference, "prediction", None)
+            return self.reference.target if prediction is None else prediction
         return self.reference.features.get(name)
 
     def _thresholds_for(self, name: str, n_features: int) -> Thresholds:

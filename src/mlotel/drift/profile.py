@@ -66,6 +66,8 @@ FORMAT_VERSION = 1
 #: Defaults: a fine histogram (the current side is usually coarser, e.g. 160 buckets),
 #: deciles for PSI (:data:`~mlotel.drift.feature.DEFAULT_QUANTILE_BINS`), and a top-K generous enough to hold most categorical vocabularies exactly.
 DEFAULT_MAX_SIZE = 2048
+#: Name of the prediction profile (:attr:`ReferenceProfile.prediction`).
+PREDICTION = "prediction"
 DEFAULT_TOP_K = 1024
 DEFAULT_MAX_FEATURES = 4096
 
@@ -87,7 +89,16 @@ class ReferenceProfile:
     compare with :meth:`compare`; persist with :meth:`save` / :meth:`load`.
     """
 
-    __slots__ = ("features", "target", "n_rows", "quantile_bins", "multivariate", "lineage", "performance")
+    __slots__ = (
+        "features",
+        "target",
+        "prediction",
+        "n_rows",
+        "quantile_bins",
+        "multivariate",
+        "lineage",
+        "performance",
+    )
 
     def __init__(
         self,
@@ -99,6 +110,7 @@ class ReferenceProfile:
         multivariate: MultivariateModel | ReconstructionErrors | None = None,
         lineage: Lineage | None = None,
         performance: Calibration | None = None,
+        prediction: FeatureReference | None = None,
     ) -> None:
         items = list(features.values()) if isinstance(features, Mapping) else list(features)
         self.features: dict[str, FeatureReference] = {}
@@ -117,6 +129,11 @@ class ReferenceProfile:
         if isinstance(quantile_bins, bool) or not isinstance(quantile_bins, int) or quantile_bins < 2:
             raise ValueError(f"quantile_bins must be an int >= 2, got {quantile_bins!r}")
         self.target = target
+        # The model's own predictions on the reference rows (build_reference(predictions=...)):
+        # what served predictions are compared with, when the target holds the true labels.
+        if prediction is not None and not isinstance(prediction, FeatureReference):
+            raise TypeError(f"prediction must be a FeatureReference, got {type(prediction).__name__}")
+        self.prediction = prediction
         self.n_rows = n_rows
         self.quantile_bins = quantile_bins
         if multivariate is not None and not isinstance(
@@ -141,6 +158,7 @@ class ReferenceProfile:
         return (
             list(self.features.items()) == list(other.features.items())
             and self.target == other.target
+            and self.prediction == other.prediction
             and (self.n_rows, self.quantile_bins) == (other.n_rows, other.quantile_bins)
             and self.multivariate == other.multivariate
             and self.lineage == other.lineage
@@ -186,6 +204,8 @@ class ReferenceProfile:
         ):
             names = [None if t is None else t.name for t in (self.target, other.target)]
             raise ValueError(f"profiles differ in target: {names[0]!r} != {names[1]!r}")
+        if (self.prediction is None) != (other.prediction is None):
+            raise ValueError("profiles differ in predictions: one has a prediction profile, the other not")
         if self.performance is not None or other.performance is not None:
             raise ValueError(
                 "profiles with a performance calibration do not merge (an isotonic fit is not "
@@ -196,6 +216,9 @@ class ReferenceProfile:
         return ReferenceProfile(
             features,
             target=target,
+            prediction=None
+            if self.prediction is None
+            else self.prediction.merged(other.prediction, self.quantile_bins),
             n_rows=self.n_rows + other.n_rows,
             quantile_bins=self.quantile_bins,
             multivariate=_merge_multivariate(self.multivariate, other.multivariate),
@@ -222,6 +245,7 @@ class ReferenceProfile:
                 "features": [f.to_dict() for f in self.features.values()],
                 "target": None if self.target is None else self.target.to_dict(),
             }
+            | ({} if self.prediction is None else {"prediction": self.prediction.to_dict()})
             | ({} if self.multivariate is None else {"multivariate": self.multivariate.to_dict()})
             | ({} if self.lineage is None else {"lineage": self.lineage.to_dict()})
             | ({} if self.performance is None else {"performance": self.performance.to_dict()})
@@ -255,6 +279,10 @@ class ReferenceProfile:
         features = [FeatureReference.from_dict(f, "feature") for f in raw]
         target_raw = obj.get("target")
         target = None if target_raw is None else FeatureReference.from_dict(target_raw, "target")
+        prediction_raw = obj.get("prediction")
+        prediction = (
+            None if prediction_raw is None else FeatureReference.from_dict(prediction_raw, "prediction")
+        )
         for f in features:
             if f.count > n_rows:
                 raise ValueError(f"feature {f.name!r}: count {f.count} exceeds n_rows {n_rows}")
@@ -269,6 +297,7 @@ class ReferenceProfile:
             multivariate=multivariate,
             lineage=lineage,
             performance=performance,
+            prediction=prediction,
         )
 
     def to_json(self) -> str:
@@ -718,6 +747,13 @@ def build_reference(
     scores or an ``(n, k)`` ``predict_proba`` matrix), and the labels in ``target``. It needs
     both (a clear :class:`ValueError` otherwise) and data in this process (not Spark/Dask).
 
+    ``predictions`` alone (the model's output on these rows, as it returns it) is also
+    profiled as :attr:`ReferenceProfile.prediction` when it is one value per row (scores, a
+    regressor's values, class labels): served predictions are then compared with it
+    (``ml.prediction.drift``, ``mlotel drift`` on fleet telemetry) instead of with the
+    target, so ``target`` can hold the true labels. A ``predict_proba`` matrix has no such
+    profile (the monitor sketches each class column apart and does not compare them).
+
     Lineage (``profile.lineage``, :mod:`mlotel.drift.lineage`; docs/drift.md, "Feedback loops"):
     whether the rows are predictions a model served. Declared: ``source="served"`` with
     ``model=`` (and ``version=``), or ``source="training"``. Detected: ``prediction_id=``
@@ -745,8 +781,9 @@ def build_reference(
         max_log_ids=None if max_log_ids == DEFAULT_MAX_LOG_IDS else max_log_ids,
     )
     calibration = _calibration(data, target, predictions) if performance_estimate else None
-    if predictions is not None and not performance_estimate:
-        raise ValueError("predictions= is only used with performance_estimate=True")
+    prediction = (
+        None if predictions is None else _prediction_profile(data, predictions, max_size, quantile_bins)
+    )
     options = dict(
         features=features,
         categorical=categorical,
@@ -761,7 +798,34 @@ def build_reference(
         options["lineage"] = lineage.options()
     profile = _build(data, target, options, prediction_ids)
     profile.performance = calibration
+    profile.prediction = prediction
     return profile
+
+
+def _prediction_profile(
+    data: Any, predictions: Any, max_size: int | Mapping[str, int], quantile_bins: int
+) -> FeatureReference | None:
+    """The profile of the model's predictions on the reference rows, read as the monitor reads
+    a single output (:func:`mlotel.data.read_output`: floats are scores, integers, bools and
+    strings class labels); None for several columns (``predict_proba``'s), which the monitor
+    sketches per class and does not compare."""
+    from mlotel.engines import engine_of
+
+    if engine_of(data) is not None:
+        raise ValueError("predictions= takes an array: build the reference from a local sample of the frame")
+    frame = read_output(np.asarray(predictions) if isinstance(predictions, (list, tuple)) else predictions)
+    if len(frame.columns) != 1:
+        return None
+    column = frame.columns[0]
+    default, sizes = parse_buckets(max_size, "max_size", DEFAULT_MAX_SIZE)
+    size = sizes.get(PREDICTION, default)
+    builder = ReferenceBuilder(
+        categorical=[PREDICTION] if column.categorical else [],
+        quantile_bins=quantile_bins,
+        max_size=size,
+    )
+    builder.update({PREDICTION: column.values})
+    return builder.build().features[PREDICTION]
 
 
 def _calibration(data: Any, target: str | Any, predictions: Any) -> Calibration:
@@ -815,9 +879,14 @@ def profile_current(
     data: Any,
     reference: ReferenceProfile,
     features: Sequence[str] | None = None,
+    *,
+    predictions: Any = None,
 ) -> ReferenceProfile:
     """Profile current (serving, scoring) data the way ``reference`` was profiled, for
     ``reference.compare(profile_current(data, reference))``.
+
+    ``predictions``: the model's output on these rows, profiled as the profile's
+    ``prediction`` (compared with the reference's own predictions when it has them).
 
     The reference's categorical columns are read as categorical, and its target column is
     profiled as the target when ``data`` has it (labels, or predictions under the target's
@@ -841,7 +910,12 @@ def profile_current(
     )
     if isinstance(reference.multivariate, MultivariateModel):
         options["reconstruction"] = reference.multivariate
-    return _build(data, target, options)
+    profile = _build(data, target, options)
+    if predictions is not None:
+        own = reference.prediction
+        size = own.histogram.max_size if own is not None and own.histogram is not None else DEFAULT_MAX_SIZE
+        profile.prediction = _prediction_profile(data, predictions, size, reference.quantile_bins)
+    return profile
 
 
 def reference_sizes(reference: ReferenceProfile) -> int | dict[str, int]:
