@@ -81,6 +81,32 @@ def test_classification_with_per_row_ids_matches_sklearn(telemetry, iris):
     assert sc.OUTCOME_UNMATCHED not in metrics
 
 
+def test_a_binary_score_per_row_is_a_classification_at_one_half(telemetry):
+    """task="classification" with one positive-class probability per row (predict_proba(X)[:, 1],
+    the common serving form): class 1 above 0.5, as scikit-learn's predict, not the float as a label."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    X, y = data.data, data.target
+    model = LogisticRegression(max_iter=5000).fit(X[::2], y[::2])
+
+    @mlotel.monitor(model="cancer", track_outcomes=True, task="classification", outcome_window=10_000)
+    def predict(X):
+        return model.predict_proba(X)[:, 1]
+
+    for chunk, labels in zip(np.array_split(X[1::2], 5), np.array_split(y[1::2], 5)):
+        with prediction_context() as handle:
+            predict(chunk)
+        record_outcome(handle.prediction_id, labels)
+    predicted = model.predict(X[1::2])
+    metrics = telemetry.collect()
+    assert gauge(metrics, sc.OUTCOME_ACCURACY) == pytest.approx(accuracy_score(y[1::2], predicted), abs=1e-12)
+    np.testing.assert_array_equal(
+        confusion_from(metrics[sc.OUTCOME_COUNT], [0, 1]), confusion_matrix(y[1::2], predicted, labels=[0, 1])
+    )
+    assert sc.OUTCOME_ERROR not in metrics  # not a regression
+
+
 def test_classification_of_probabilities_with_class_names_and_call_ids(telemetry, iris):
     model, X, y = iris
 

@@ -25,8 +25,9 @@ def predicted_rows(
     * other outputs (tuples, dicts, several columns): their ``argmax`` column if they have one.
 
     ``task`` (``classification``/``regression``) overrides the inference: a regression
-    of integer outputs reads them as floats, a classification of float outputs compares
-    them as labels. Raises :class:`mlotel.data.UnreadableInput` for outputs with no
+    of integer outputs reads them as floats; a classification of float outputs in ``[0, 1]``
+    reads them as a binary model's positive-class probabilities, class ``1`` above 0.5 else
+    ``0`` (scikit-learn's ``predict``), other float outputs as labels. Raises :class:`mlotel.data.UnreadableInput` for outputs with no
     single prediction per row.
     """
     values: np.ndarray | None = None
@@ -45,7 +46,14 @@ def predicted_rows(
     task = task or inferred
     if task == REGRESSION and values.dtype.kind != "f":
         values = values.astype(np.float64)
+    elif task == CLASSIFICATION and values.dtype.kind == "f" and values.size and _probabilities(values):
+        values = (values > 0.5).astype(np.int64)
     return task, values
+
+
+def _probabilities(values: np.ndarray) -> bool:
+    finite = values[~np.isnan(values)]
+    return bool(finite.size) and float(finite.min()) >= 0.0 and float(finite.max()) <= 1.0
 
 
 def _top_class(scores: np.ndarray, class_names: Sequence[str] | None) -> np.ndarray:
