@@ -41,7 +41,7 @@ def _int(text: str) -> int:
 
 def _drift_lines(stdout: str) -> dict[str, dict[str, float]]:
     """``{subject: {method: value}}`` from the summary's drift lines."""
-    block = stdout.split("  drift      ", 1)[1].split("  report", 1)[0]
+    block = stdout.split("  drift      ", 1)[1].split("  quality", 1)[0].split("  report", 1)[0]
     out = {}
     for line in block.splitlines():
         subject, methods = line.strip().split(": ", 1)
@@ -118,6 +118,15 @@ def test_demo_writes_files_report_and_an_honest_summary(tmp_path):
     ]
     assert len(psi) >= 3, psi
     assert psi[0] < 0.1 < 0.2 <= psi[-1], psi
+    # The join bug: 'worst area' alone is unchanged (not flagged above), but the multivariate
+    # model sees that it no longer goes with 'mean radius'.
+    assert _model.DECOUPLED_FEATURE in UNSHIFTED
+    assert drifted["multivariate"]["reconstruction"] > 1.1, out
+    # Label-free accuracy estimate next to the accuracy of the reported labels.
+    quality = re.search(r"quality +accuracy: estimated ([\d.]+) \+/- ([\d.]+) .*realized ([\d.]+)", out)
+    assert quality, out
+    estimated, error, realized = (float(g) for g in quality.groups())
+    assert 0.5 < estimated <= 1 and 0 < error < 0.2 and 0.5 < realized <= 1
 
 
 def test_demo_with_an_otlp_endpoint_sends_everything_to_the_collector(collector, tmp_path):

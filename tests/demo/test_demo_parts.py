@@ -85,6 +85,26 @@ def test_drift_decouples_two_features_without_moving_either():
         )
 
 
+def test_requests_come_with_the_true_labels_of_their_rows():
+    pool = np.tile(2.0 ** np.arange(40)[:, None], (1, len(_model.FEATURES)))  # row i: every value 2**i
+    labels = (np.arange(40) % 3 == 0).astype(int)
+    maker = _model.RequestMaker(pool, seed=4, labels=labels)
+    for _ in range(200):
+        rows, got = maker.request(drifted=False, malformed=False)
+        drawn = np.rint(np.log2([r[_model.FEATURES[0]] for r in rows])).astype(int)  # undo the 2% jitter
+        np.testing.assert_array_equal(got, labels[drawn])
+
+
+def test_the_reference_holds_labels_scores_calibration_and_a_multivariate_model():
+    trained = _model.train(0)
+    profile = _model.build_profile(trained)
+    assert profile.target.kind == "categorical" and profile.prediction.kind == "numeric"
+    assert profile.performance is not None and profile.multivariate is not None
+    # Out-of-fold scores: not the fitted model's own scores on its training rows.
+    X = np.column_stack([trained.train[f] for f in _model.FEATURES])
+    assert not np.allclose(trained.scores, trained.model.predict_proba(X)[:, 1])
+
+
 def test_a_malformed_request_is_rejected_with_value_error():
     maker = _model.RequestMaker(np.ones((5, len(_model.FEATURES))), seed=0)
     rows = maker.rows(drifted=False, malformed=True)

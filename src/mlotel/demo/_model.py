@@ -4,8 +4,12 @@ scikit-learn's breast cancer data (569 rows, bundled with scikit-learn, no downl
 six of its thirty measurements, plus a synthetic categorical ``clinic`` column drawn
 with fixed weights, so the demo has a categorical feature to drift too. A standardized
 logistic regression is trained on three quarters of the rows; the reference profile is
-built from the same rows. Its target is the model's own scores on them, so prediction
-drift compares served scores with training scores (like with like).
+built from the same rows: their features (and a multivariate model of them), the true
+labels as the target, and the model's out-of-fold scores (5-fold cross-validation) as its
+predictions. Served scores are compared with those (prediction drift), and the scores with
+the labels give the calibration of the label-free performance estimate: out-of-fold
+scores, since a calibration learnt on scores of rows the model was fitted on would be too
+optimistic.
 """
 
 from __future__ import annotations
@@ -53,7 +57,10 @@ class Trained:
 
     model: Any  # a fitted sklearn Pipeline
     train: dict[str, np.ndarray]  # columns of the training rows, clinic included
+    labels: np.ndarray  # the training rows' labels (1 = malignant)
+    scores: np.ndarray  # out-of-fold P(malignant) of the training rows
     pool: np.ndarray  # all rows (n, len(FEATURES)) that served requests are drawn from
+    pool_labels: np.ndarray  # their labels: the outcomes the clients report
     accuracy: float  # on the held-out quarter
     n_train: int
 
@@ -62,6 +69,7 @@ def train(seed: int = 0) -> Trained:
     """Fit the demo model. Raises ImportError when scikit-learn is not installed."""
     from sklearn.datasets import load_breast_cancer
     from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -73,21 +81,38 @@ def train(seed: int = 0) -> Trained:
     order = rng.permutation(len(X))
     cut = len(X) * 3 // 4
     tr, te = order[:cut], order[cut:]
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X[tr], y[tr])
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    scores = cross_val_predict(model, X[tr], y[tr], cv=5, method="predict_proba")[:, 1]
+    model.fit(X[tr], y[tr])
     accuracy = float((model.predict(X[te]) == y[te]).mean())
     clinics = rng.choice(np.array(CLINICS, dtype=object), size=len(tr), p=CLINIC_WEIGHTS)
     columns = {name: X[tr, i] for i, name in enumerate(FEATURES)}
     columns[CATEGORICAL] = clinics
-    return Trained(model=model, train=columns, pool=X, accuracy=accuracy, n_train=len(tr))
+    return Trained(
+        model=model,
+        train=columns,
+        labels=y[tr],
+        scores=scores,
+        pool=X,
+        pool_labels=y,
+        accuracy=accuracy,
+        n_train=len(tr),
+    )
 
 
 def build_profile(trained: Trained):
-    """The reference profile: training features, and the model's training scores as the target."""
+    """The reference profile: training features with a multivariate model of them, the labels
+    as the target, the out-of-fold scores as the predictions and the performance calibration."""
     import mlotel
 
-    X = np.column_stack([trained.train[f] for f in FEATURES])
-    scores = trained.model.predict_proba(X)[:, 1]
-    return mlotel.build_reference(trained.train, categorical=[CATEGORICAL], target=scores)
+    return mlotel.build_reference(
+        trained.train,
+        categorical=[CATEGORICAL],
+        target=trained.labels,
+        predictions=trained.scores,
+        performance_estimate=True,
+        multivariate=True,
+    )
 
 
 def to_matrix(rows: list[dict[str, Any]]) -> np.ndarray:
@@ -102,8 +127,9 @@ def to_matrix(rows: list[dict[str, Any]]) -> np.ndarray:
 class RequestMaker:
     """Draws request bodies (lists of row dicts, as a JSON API receives them). One per thread."""
 
-    def __init__(self, pool: np.ndarray, seed: int) -> None:
+    def __init__(self, pool: np.ndarray, seed: int, labels: np.ndarray | None = None) -> None:
         self.pool = pool
+        self.labels = np.zeros(len(pool), dtype=np.int64) if labels is None else labels
         self.rng = np.random.default_rng(seed)
         self.random = random.Random(seed)
         self.shift = np.ones(len(FEATURES))
@@ -112,8 +138,13 @@ class RequestMaker:
 
     def rows(self, drifted: bool, malformed: bool) -> list[dict[str, Any]]:
         """80% single rows, 20% batches of 2 to 32; ``malformed`` blanks one value of one row."""
+        return self.request(drifted, malformed)[0]
+
+    def request(self, drifted: bool, malformed: bool) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """:meth:`rows` and the true label of each row (its outcome, known later)."""
         n = 1 if self.random.random() < 0.8 else self.random.randint(2, 32)
-        values = self.pool[self.rng.integers(0, len(self.pool), n)]
+        drawn = self.rng.integers(0, len(self.pool), n)
+        values = self.pool[drawn]
         values = values * (1.0 + self.rng.normal(0.0, JITTER, values.shape))
         if drifted:
             values = values * self.shift
@@ -128,7 +159,7 @@ class RequestMaker:
             rows.append(row)
         if malformed:
             rows[self.random.randrange(n)][self.random.choice(FEATURES)] = None
-        return rows
+        return rows, self.labels[drawn]
 
     def lookup_seconds(self) -> float:
         """Simulated feature-store lookup: lognormal, median 3 ms, p99 about 12 ms."""

@@ -21,11 +21,13 @@ class Tally:
     calls: int = 0
     errors: int = 0
     rows: int = 0
+    outcomes: int = 0  # rows whose true label was reported
 
     def add(self, other: Tally) -> None:
         self.calls += other.calls
         self.errors += other.errors
         self.rows += other.rows
+        self.outcomes += other.outcomes
 
 
 class Traffic:
@@ -33,7 +35,9 @@ class Traffic:
 
     Every ``error_every``-th request (counted over all threads) is malformed, so the share of
     failing calls is ``1 / error_every`` whatever the timing. :meth:`inject_drift` switches
-    every client to drifted requests from then on.
+    every client to drifted requests from then on. With ``labels`` (one per pool row), each
+    successful call's true labels are reported to mlotel right after it returns
+    (``mlotel.record_outcome`` with the call's prediction id), as a labelling system would.
     """
 
     def __init__(
@@ -45,9 +49,11 @@ class Traffic:
         rate: float,
         seed: int,
         error_every: int = 64,
+        labels: np.ndarray | None = None,
     ) -> None:
         self.predict = predict
         self.pool = pool
+        self.labels = labels
         self.rate_per_thread = rate / threads
         self.seed = seed
         self.error_every = error_every
@@ -92,16 +98,23 @@ class Traffic:
         return total
 
     def _client(self, index: int) -> None:
-        maker = RequestMaker(self.pool, self.seed * 1009 + index)
+        import mlotel
+
+        maker = RequestMaker(self.pool, self.seed * 1009 + index, self.labels)
         mine = self._live[index]
         next_at = time.monotonic()
         while not self._stop.is_set():
             number = next(self._numbers)
-            rows = maker.rows(self._drifted.is_set(), malformed=number % self.error_every == 0)
+            rows, labels = maker.request(self._drifted.is_set(), malformed=number % self.error_every == 0)
             try:
-                self.predict(rows)
+                with mlotel.prediction_context() as call:
+                    self.predict(rows)
             except ValueError:
                 mine.errors += 1
+            else:
+                if self.labels is not None and call.prediction_id is not None:
+                    mlotel.record_outcome(call.prediction_id, labels.tolist())
+                    mine.outcomes += len(rows)
             finally:
                 self._first_call.set()
             mine.calls += 1
