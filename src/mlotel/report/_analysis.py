@@ -9,7 +9,12 @@ Sources, in order of preference:
   ``ml.prediction.value`` (exponential histograms merged exactly across series and restarts),
   categories from ``ml.feature.category.count``, classes from ``ml.prediction.class.count``;
 * drift from the ``ml.feature.drift`` / ``ml.prediction.drift`` gauges and the drift alert log
-  records (WARN records with ``ml.drift.method`` and ``ml.feature.name``).
+  records (WARN records with ``ml.drift.method`` and ``ml.feature.name``);
+* multivariate drift from the ``ml.multivariate.drift`` gauge and its bounds
+  ``ml.multivariate.drift.lower`` / ``.upper``, and the alert records with
+  ``ml.drift.method=reconstruction`` (no feature name);
+* the performance estimate from ``ml.performance.estimated`` / ``.estimated_error`` and the
+  realized values from ``ml.performance.realized`` (per ``ml.performance.metric`` and window).
 
 Latency quantiles are estimated from the explicit buckets (see
 :func:`~mlotel.report._histograms.explicit_quantile`); they cover failed calls too.
@@ -28,10 +33,10 @@ from mlotel import _semconv as sc
 from mlotel.export._telemetry import HistValue, LogRecord, Series, Telemetry
 from mlotel.report._histograms import explicit_quantile
 from mlotel.report._series import Interval, TimeGrid, add_values, intervals, total
-from mlotel.report._summary import DriftedFeature
+from mlotel.report._summary import DriftedFeature, PerformanceLine
 from mlotel.sketches import ExponentialHistogram
 
-__all__ = ["DriftLine", "ModelData", "analyze"]
+__all__ = ["DriftLine", "ModelData", "MultivariateLine", "PerformanceSeries", "analyze"]
 
 FEATURE_DRIFT = "ml.feature.drift"
 PREDICTION_DRIFT = "ml.prediction.drift"
@@ -40,6 +45,12 @@ DRIFT_METHOD = "ml.drift.method"
 DRIFT_WINDOW = "ml.drift.window"
 DRIFT_VALUE = "ml.drift.value"
 DRIFT_THRESHOLD = "ml.drift.threshold"
+#: ``ml.drift.method`` of the multivariate gauges and alerts, and the feature name the summary
+#: gives the multivariate row (as batch drift reports name it, docs/drift.md).
+RECONSTRUCTION = "reconstruction"
+MULTIVARIATE = "multivariate"
+#: Order of the performance metrics in the report (others follow, sorted).
+PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 
 #: (warn, alert) drawn on drift charts and used to flag drifted features. ``chi2`` values are
 #: statistics without a fixed scale: flagged only by alert log records.
@@ -101,6 +112,42 @@ class DriftLine:
 
 
 @dataclass
+class MultivariateLine:
+    """``ml.multivariate.drift`` of one window (``interval`` or ``sliding``) with its bounds;
+    ``lower``/``upper`` hold NaN at times without a bound point."""
+
+    window: str
+    times: np.ndarray  # epoch seconds
+    values: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+@dataclass
+class Track:
+    """One gauge's points over time (epoch seconds), all series of one identity merged."""
+
+    times: np.ndarray
+    values: np.ndarray
+
+    @property
+    def latest(self) -> float:
+        return float(self.values[-1]) if self.values.size else math.nan
+
+
+@dataclass
+class PerformanceSeries:
+    """One performance metric (``accuracy``, ``f1``, ...): per window (``interval``,
+    ``sliding``) the estimate, its stated error (aligned with ``estimated``: NaN where no
+    error point has the estimate's time) and the realized value."""
+
+    metric: str
+    estimated: dict[str, Track] = field(default_factory=dict)
+    error: dict[str, Track] = field(default_factory=dict)
+    realized: dict[str, Track] = field(default_factory=dict)
+
+
+@dataclass
 class ModelData:
     model: str
     version: str
@@ -119,6 +166,8 @@ class ModelData:
     alert_count: float = 0.0
     faults: dict[tuple[str, str], float] = field(default_factory=dict)
     drifted: list[DriftedFeature] = field(default_factory=list)
+    multivariate: list[MultivariateLine] = field(default_factory=list)
+    performance: list[PerformanceSeries] = field(default_factory=list)
 
     @property
     def errors(self) -> float:
@@ -157,7 +206,8 @@ def analyze(
     durations = _by_model(telemetry.series(sc.PREDICTION_DURATION))
     keys: set[ModelKey] = set(durations)
     keys.update((s.model, s.version) for s in telemetry.spans)
-    for name in (sc.FEATURE_VALUE, sc.PREDICTION_VALUE, FEATURE_DRIFT, PREDICTION_DRIFT):
+    for name in (sc.FEATURE_VALUE, sc.PREDICTION_VALUE, FEATURE_DRIFT, PREDICTION_DRIFT,
+                 sc.MULTIVARIATE_DRIFT, sc.PERFORMANCE_ESTIMATED, sc.PERFORMANCE_REALIZED):  # fmt: skip
         keys.update(_by_model(telemetry.series(name)))
     models = {key: ModelData(*key) for key in sorted(keys)}
 
@@ -175,6 +225,7 @@ def analyze(
             _calls_from_spans(data, spans_by_model[key])
     _distributions(models, telemetry, reference)
     _drift(models, telemetry)
+    _performance(models, telemetry)
     loose_faults = _faults(models, telemetry)
     return list(models.values()), loose_faults
 
@@ -313,7 +364,8 @@ def _distributions(models: dict[ModelKey, ModelData], telemetry: Telemetry, refe
 
 
 def _drift(models: dict[ModelKey, ModelData], telemetry: Telemetry) -> None:
-    alerts = [r for r in telemetry.logs if DRIFT_METHOD in r.attributes and sc.FEATURE_NAME in r.attributes]
+    alerts = [r for r in telemetry.logs if DRIFT_METHOD in r.attributes and
+              (sc.FEATURE_NAME in r.attributes or _is_multivariate(r))]  # fmt: skip
     for record in alerts:
         key = model_key(record.attributes)
         if key is None and len(models) == 1:
@@ -352,8 +404,56 @@ def _drift(models: dict[ModelKey, ModelData], telemetry: Telemetry) -> None:
                         alert,
                     )  # fmt: skip
                 )
+    _multivariate(models, telemetry)
     for data in models.values():
         data.drifted = _drifted(data)
+
+
+def _is_multivariate(record: LogRecord) -> bool:
+    """A multivariate drift alert: method ``reconstruction``, no feature or output name."""
+    a = record.attributes
+    return a.get(DRIFT_METHOD) == RECONSTRUCTION and sc.FEATURE_NAME not in a and sc.OUTPUT_NAME not in a
+
+
+def _points(series: list[Series], attribute: str) -> dict[str, list[tuple[float, float]]]:
+    """Gauge points by the value of ``attribute`` (all series merged), sorted by time; a time
+    exported twice (two processes) keeps the last series' value."""
+    out: dict[str, dict[float, float]] = {}
+    for s in series:
+        by_time = out.setdefault(str(s.attributes.get(attribute, "")), {})
+        for p in s.points:
+            by_time[p.time_ns / 1e9] = float(p.value)
+    return {k: sorted(v.items()) for k, v in out.items()}
+
+
+def _multivariate(models: dict[ModelKey, ModelData], telemetry: Telemetry) -> None:
+    bounds = {
+        name: _by_model(telemetry.series(name))
+        for name in (sc.MULTIVARIATE_DRIFT_LOWER, sc.MULTIVARIATE_DRIFT_UPPER)
+    }
+    for key, series in _by_model(telemetry.series(sc.MULTIVARIATE_DRIFT)).items():
+        values = _points(series, DRIFT_WINDOW)
+        lower = _points(bounds[sc.MULTIVARIATE_DRIFT_LOWER].get(key, []), DRIFT_WINDOW)
+        upper = _points(bounds[sc.MULTIVARIATE_DRIFT_UPPER].get(key, []), DRIFT_WINDOW)
+        for window in sorted(values, key=lambda w: (w != "sliding", w)):
+            pts = values[window]
+            times = np.array([t for t, _ in pts])
+            data = models[key]
+            data.multivariate.append(
+                MultivariateLine(
+                    window,
+                    times,
+                    np.array([v for _, v in pts]),
+                    _aligned(times, lower.get(window, [])),
+                    _aligned(times, upper.get(window, [])),
+                )
+            )
+
+
+def _aligned(times: np.ndarray, pts: list[tuple[float, float]]) -> np.ndarray:
+    """The values of ``pts`` at ``times`` (NaN where ``pts`` has no point at that time)."""
+    by_time = dict(pts)
+    return np.array([by_time.get(t, math.nan) for t in times.tolist()], dtype=float)
 
 
 def _levels(method: str, subject: str, alerts: list[LogRecord]) -> tuple[float | None, float | None]:
@@ -390,6 +490,8 @@ def _drifted(data: ModelData) -> list[DriftedFeature]:
             )
     for record in data.alerts:
         a = record.attributes
+        if sc.FEATURE_NAME not in a:  # multivariate: below
+            continue
         k = (str(a[sc.FEATURE_NAME]), str(a[DRIFT_METHOD]))
         if k not in out:
             value = _float(a.get(DRIFT_VALUE))
@@ -398,9 +500,36 @@ def _drifted(data: ModelData) -> list[DriftedFeature]:
             out[k] = DriftedFeature(
                 data.model, data.version, k[0], k[1], value, _float(a.get(DRIFT_THRESHOLD))
             )
+    multivariate = _multivariate_drifted(data)
+    if multivariate is not None:
+        out[(MULTIVARIATE, RECONSTRUCTION)] = multivariate
     return sorted(
         out.values(), key=lambda d: (d.method, -d.value if math.isfinite(d.value) else 0.0, d.feature)
     )
+
+
+def _multivariate_drifted(data: ModelData) -> DriftedFeature | None:
+    """The multivariate row: flagged when the latest value (sliding window preferred) is outside
+    its bounds, or when a multivariate alert record exists. ``value`` is that latest value,
+    ``threshold`` the bound it crossed (the upper one unless it is below the lower one); from
+    the latest alert record when no gauge was exported."""
+    line = next((ln for ln in data.multivariate if ln.values.size), None)  # sliding first
+    records = [r for r in data.alerts if _is_multivariate(r)]
+    if line is not None:
+        value, lower, upper = (float(a[-1]) for a in (line.values, line.lower, line.upper))
+        below = value < lower
+        if below or value > upper or records:
+            return DriftedFeature(
+                data.model, data.version, MULTIVARIATE, RECONSTRUCTION, value, lower if below else upper
+            )
+        return None
+    if records:
+        a = max(records, key=lambda r: r.time_ns).attributes
+        return DriftedFeature(
+            data.model, data.version, MULTIVARIATE, RECONSTRUCTION,
+            _float(a.get(DRIFT_VALUE)), _float(a.get(DRIFT_THRESHOLD)),
+        )  # fmt: skip
+    return None
 
 
 def _float(value: Any) -> float:
@@ -408,6 +537,66 @@ def _float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
+
+
+# -- performance -----------------------------------------------------------------------------
+
+
+def _metric_order(metric: str) -> tuple[int, str]:
+    return (PERFORMANCE_METRICS.index(metric) if metric in PERFORMANCE_METRICS else len(PERFORMANCE_METRICS),
+            metric)  # fmt: skip
+
+
+def _tracks(series: list[Series]) -> dict[tuple[str, str], Track]:
+    """(metric, window) -> the gauge's points over time."""
+    groups: dict[tuple[str, str], list[Series]] = {}
+    for s in series:
+        key = (
+            str(s.attributes.get(sc.PERFORMANCE_METRIC, "")),
+            str(s.attributes.get(sc.PERFORMANCE_WINDOW, "")),
+        )
+        groups.setdefault(key, []).append(s)
+    out = {}
+    for key, group in groups.items():
+        (pts,) = _points(group, "").values()
+        out[key] = Track(np.array([t for t, _ in pts]), np.array([v for _, v in pts]))
+    return out
+
+
+def _performance(models: dict[ModelKey, ModelData], telemetry: Telemetry) -> None:
+    by_name = {
+        name: _by_model(telemetry.series(name))
+        for name in (sc.PERFORMANCE_ESTIMATED, sc.PERFORMANCE_ESTIMATED_ERROR, sc.PERFORMANCE_REALIZED)
+    }
+    for key, data in models.items():
+        estimated = _tracks(by_name[sc.PERFORMANCE_ESTIMATED].get(key, []))
+        error = _tracks(by_name[sc.PERFORMANCE_ESTIMATED_ERROR].get(key, []))
+        realized = _tracks(by_name[sc.PERFORMANCE_REALIZED].get(key, []))
+        metrics = {metric for metric, _ in (*estimated, *realized) if metric}
+        for metric in sorted(metrics, key=_metric_order):
+            series = PerformanceSeries(metric)
+            for (m, window), track in estimated.items():
+                if m == metric:
+                    series.estimated[window] = track
+                    err = error.get((m, window))
+                    err_pts = list(zip(err.times.tolist(), err.values.tolist())) if err is not None else []
+                    series.error[window] = Track(track.times, _aligned(track.times, err_pts))
+            series.realized = {w: t for (m, w), t in realized.items() if m == metric}
+            data.performance.append(series)
+
+
+def performance_lines(data: ModelData) -> list[PerformanceLine]:
+    """Per metric the latest sliding-window estimate, its error and the latest sliding realized
+    value (NaN when absent; the interval window's when no sliding one was exported)."""
+
+    def latest(tracks: dict[str, Track]) -> float:
+        track = tracks.get("sliding") or next(iter(tracks.values()), None)
+        return track.latest if track is not None else math.nan
+
+    return [
+        PerformanceLine(data.model, data.version, s.metric, latest(s.estimated), latest(s.error), latest(s.realized))
+        for s in data.performance
+    ]  # fmt: skip
 
 
 # -- faults ----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlotel.export._telemetry import Telemetry, load_telemetry
-from mlotel.report._analysis import QUANTILES, ModelData, analyze
+from mlotel.report._analysis import QUANTILES, ModelData, analyze, performance_lines
 from mlotel.report._figures import require_plotly
 from mlotel.report._histograms import explicit_quantile
 from mlotel.report._page import render_page
@@ -143,6 +143,7 @@ def _model_summary(m: ModelData) -> ModelSummary:
         p99=q.get(0.99, math.nan),
         rows=None if m.rows is None else round(m.rows),
         drifted=tuple(m.drifted),
+        performance=tuple(performance_lines(m)),
     )
 
 
@@ -150,6 +151,7 @@ def _summary(out: Path, models: list[ModelData], telemetry: Telemetry) -> Report
     calls = sum(m.calls for m in models)
     errors = sum(m.errors for m in models)
     quantiles = _overall_quantiles(models, telemetry)
+    per_model = [_model_summary(m) for m in models]
     return ReportSummary(
         path=out,
         calls=round(calls),
@@ -159,7 +161,8 @@ def _summary(out: Path, models: list[ModelData], telemetry: Telemetry) -> Report
         p95=quantiles[0.95],
         p99=quantiles[0.99],
         drifted=tuple(d for m in models for d in m.drifted),
-        models=tuple(_model_summary(m) for m in models),
+        models=tuple(per_model),
+        performance=tuple(p for m in per_model for p in m.performance),
     )
 
 

@@ -8,7 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from mlotel.report._analysis import Categories, Distribution, DriftLine, Timeline
+from mlotel.report._analysis import (
+    Categories,
+    Distribution,
+    DriftLine,
+    MultivariateLine,
+    PerformanceSeries,
+    Timeline,
+)
 from mlotel.sketches import ExponentialHistogram
 
 __all__ = [
@@ -19,6 +26,8 @@ __all__ = [
     "error_types_figure",
     "errors_figure",
     "latency_figure",
+    "multivariate_figure",
+    "performance_figure",
     "require_plotly",
     "throughput_figure",
 ]
@@ -29,6 +38,8 @@ SERVING = "#1f77b4"
 REFERENCE = "#7f7f7f"
 WARN = "#ff9900"
 ALERT = "#d62728"
+REALIZED = "#2ca02c"
+BAND = "rgba(31,119,180,0.18)"
 _QUANTILE_COLORS = {0.5: "#1f77b4", 0.95: "#ff7f0e", 0.99: "#d62728"}
 
 
@@ -253,4 +264,74 @@ def drift_figure(method: str, lines: list[DriftLine]) -> Any:
                       annotation_text=f"{label} {level:g}", annotation_position="top right",
                       annotation_font={"color": color, "size": 10})  # fmt: skip
     fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def _band(fig: Any, x: list[datetime], lo: np.ndarray, hi: np.ndarray, name: str, fill: str) -> None:
+    """A shaded band between ``lo`` and ``hi`` (gaps where either is NaN)."""
+    go = require_plotly()
+    fig.add_trace(go.Scatter(x=x, y=hi, mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip",
+                             legendgroup=name))  # fmt: skip
+    fig.add_trace(go.Scatter(x=x, y=lo, mode="lines", line={"width": 0}, fill="tonexty", fillcolor=fill,
+                             name=name, legendgroup=name, hoverinfo="skip"))  # fmt: skip
+
+
+def multivariate_figure(lines: list[MultivariateLine]) -> Any:
+    """``ml.multivariate.drift`` over time: the sliding window's value inside its lower/upper
+    band (a value outside it is an alert), the interval values lighter, and 1 (unchanged)."""
+    go = require_plotly()
+    fig = _figure("Multivariate drift: reconstruction error / reference (UTC)", height=340,
+                  yaxis_title="error ratio", xaxis_title=None, hovermode="closest")  # fmt: skip
+    for line in sorted(lines, key=lambda ln: ln.window == "sliding"):  # sliding drawn on top
+        x = _times(line.times)
+        sliding = line.window != "interval"
+        label = line.window or "window?"
+        if sliding and np.isfinite(line.upper).any():
+            _band(fig, x, line.lower, line.upper, f"bounds ({label})", "rgba(214,39,40,0.10)")
+        if sliding:
+            outside = (line.values > line.upper) | (line.values < line.lower)
+            fig.add_trace(go.Scatter(x=x, y=line.values, name=label, mode="lines+markers",
+                                     marker={"size": 5, "color": np.where(outside, ALERT, SERVING).tolist()},
+                                     line={"color": SERVING}))  # fmt: skip
+        else:
+            fig.add_trace(go.Scatter(x=x, y=line.values, name=label, mode="markers", opacity=0.45,
+                                     marker={"size": 4, "color": SERVING}))  # fmt: skip
+    fig.add_hline(y=1.0, line={"color": REFERENCE, "dash": "dot", "width": 1},
+                  annotation_text="1 = reference", annotation_position="bottom right",
+                  annotation_font={"color": REFERENCE, "size": 10})  # fmt: skip
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def performance_figure(series: PerformanceSeries) -> Any:
+    """One metric over time: the sliding window's estimate with its +/- stated-error band and
+    the realized value (from joined outcomes); interval values lighter."""
+    go = require_plotly()
+    fig = _figure(f"Performance: {series.metric}, estimated vs realized (UTC)", height=340,
+                  yaxis_title=series.metric, xaxis_title=None, hovermode="closest")  # fmt: skip
+    sliding = "sliding" if "sliding" in series.estimated or "sliding" in series.realized else None
+    for window, track in sorted(series.estimated.items(), key=lambda kv: kv[0] == "sliding"):
+        x = _times(track.times)
+        if window == sliding or sliding is None:
+            err = series.error.get(window)
+            if err is not None and np.isfinite(err.values).any():
+                _band(fig, x, track.values - err.values, track.values + err.values,
+                      f"estimate ± error ({window})", BAND)  # fmt: skip
+            fig.add_trace(go.Scatter(x=x, y=track.values, name=f"estimated ({window})", mode="lines+markers",
+                                     marker={"size": 4}, line={"color": SERVING}))  # fmt: skip
+        else:
+            fig.add_trace(go.Scatter(x=x, y=track.values, name=f"estimated ({window})", mode="markers",
+                                     opacity=0.4, marker={"size": 4, "color": SERVING}))  # fmt: skip
+    for window, track in sorted(series.realized.items(), key=lambda kv: kv[0] == "sliding"):
+        x = _times(track.times)
+        main = window == sliding or sliding is None
+        fig.add_trace(go.Scatter(
+            x=x, y=track.values, name=f"realized ({window})", mode="lines+markers" if main else "markers",
+            opacity=1.0 if main else 0.4, marker={"size": 5 if main else 4, "color": REALIZED, "symbol": "diamond"},
+            line={"color": REALIZED},
+        ))  # fmt: skip
+    if not series.realized:
+        fig.add_annotation(text="no realized values (no outcomes joined)", xref="paper", yref="paper", x=1,
+                           y=1.02, showarrow=False, xanchor="right", yanchor="bottom",
+                           font={"size": 10, "color": "#555"})  # fmt: skip
     return fig

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from mlotel.report import _figures as figs
-from mlotel.report._analysis import ModelData
+from mlotel.report._analysis import ModelData, performance_lines
 from mlotel.report._sensitivity import sensitivity_section
 from mlotel.version import __version__
 
@@ -62,7 +62,18 @@ class _Charts:
         return f'<div class="card">{div}</div>'
 
 
+def _accuracy_cell(m: ModelData) -> str:
+    line = next((p for p in performance_lines(m) if p.metric == "accuracy"), None)
+    if line is None:
+        return '<td class="l">–</td>'
+    estimate = (
+        f"{_fmt(line.estimated)} ± {_fmt(line.error)}" if math.isfinite(line.error) else _fmt(line.estimated)
+    )
+    return f'<td class="l">{estimate} / {_fmt(line.realized)}</td>'
+
+
 def _summary_table(models: Sequence[ModelData]) -> str:
+    performance = any(m.performance for m in models)
     rows = []
     for m in models:
         drifted = (
@@ -77,12 +88,16 @@ def _summary_table(models: Sequence[ModelData]) -> str:
             f"<td>{_ms(m.quantiles.get(0.5, math.nan))}</td><td>{_ms(m.quantiles.get(0.95, math.nan))}</td>"
             f"<td>{_ms(m.quantiles.get(0.99, math.nan))}</td>"
             f'<td class="l {"bad" if m.drifted else "ok"}">{drifted}</td>'
-            "</tr>"
+            + (_accuracy_cell(m) if performance else "")
+            + "</tr>"
         )
     return (
         "<table><tr><th class='l'>model</th><th class='l'>version</th><th>calls</th><th>rows</th><th>errors</th>"
         "<th>error rate</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th class='l'>drifted (method value)</th>"
-        "</tr>" + "".join(rows) + "</table>"
+        + ("<th class='l'>accuracy estimated / realized</th>" if performance else "")
+        + "</tr>"
+        + "".join(rows)
+        + "</table>"
     )
 
 
@@ -96,7 +111,7 @@ def _alerts_table(m: ModelData, limit: int = 50) -> str:
         a = rec.attributes
         when = datetime.fromtimestamp(rec.time_ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         rows.append(
-            f'<tr><td class="l">{when}</td><td class="l">{html.escape(str(a.get("ml.feature.name", "")))}</td>'
+            f'<tr><td class="l">{when}</td><td class="l">{html.escape(_alert_subject(a))}</td>'
             f'<td class="l">{html.escape(str(a.get("ml.drift.method", "")))}</td>'
             f"<td>{html.escape(str(a.get('ml.drift.value', '')))}</td>"
             f"<td>{html.escape(str(a.get('ml.drift.threshold', '')))}</td>"
@@ -106,6 +121,30 @@ def _alerts_table(m: ModelData, limit: int = 50) -> str:
     return (
         "<table><tr><th class='l'>time (UTC)</th><th class='l'>feature</th><th class='l'>method</th>"
         "<th>value</th><th>threshold</th><th class='l'>message</th></tr>" + "".join(rows) + "</table>" + more
+    )
+
+
+def _alert_subject(a: Mapping[str, Any]) -> str:
+    for key in ("ml.feature.name", "ml.output.name"):
+        if key in a:
+            return str(a[key])
+    return "multivariate" if a.get("ml.drift.method") == "reconstruction" else ""
+
+
+def _fmt(x: float, spec: str = ".3f") -> str:
+    return "–" if not math.isfinite(x) else format(x, spec)
+
+
+def _performance_table(m: ModelData) -> str:
+    rows = "".join(
+        f'<tr><td class="l">{html.escape(p.metric)}</td><td>{_fmt(p.estimated)}</td><td>{_fmt(p.error)}</td>'
+        f"<td>{_fmt(p.realized)}</td>"
+        f"<td>{_fmt(p.realized - p.estimated, '+.3f')}</td></tr>"
+        for p in performance_lines(m)
+    )
+    return (
+        "<table><tr><th class='l'>metric</th><th>estimated</th><th>± error</th><th>realized</th>"
+        "<th>realized − estimated</th></tr>" + rows + "</table>"
     )
 
 
@@ -172,21 +211,43 @@ def _model_section(m: ModelData, charts: _Charts, max_features: int) -> str:
             out.append('<p class="note">No failed calls.</p>')
         out.append(f'<div class="grid">{"".join(cards)}</div>')
 
-    if m.drift or m.alerts:
+    if m.drift or m.alerts or m.multivariate:
         out.append("<h3>Drift</h3>")
         methods: dict[str, list] = {}
         for line in m.drift:
             methods.setdefault(
                 f"{line.method}" + (" (predictions)" if line.kind == "prediction" else ""), []
             ).append(line)
-        if methods:
+        if methods or m.multivariate:
             out.append('<div class="grid">')
             out += [charts.card(figs.drift_figure(name, lines)) for name, lines in sorted(methods.items())]
+            if m.multivariate:
+                out.append(charts.card(figs.multivariate_figure(m.multivariate)))
             out.append("</div>")
+        if m.multivariate:
+            out.append(
+                '<p class="note">Multivariate drift (<code>ml.multivariate.drift</code>): the mean '
+                "reconstruction error of the served rows over the reference's, 1 = unchanged; outside "
+                "the bounds (<code>ml.multivariate.drift.lower</code> / <code>.upper</code>, wider for "
+                "fewer rows) the relations between features changed (docs/drift.md).</p>"
+            )
         if m.alert_count or m.alerts:
             out.append(f'<p class="note">Drift alerts: {_num(max(m.alert_count, len(m.alerts)))}.</p>')
         if m.alerts:
             out.append(_alerts_table(m))
+
+    if m.performance:
+        out.append("<h3>Performance: estimated vs realized</h3>")
+        out.append(
+            '<p class="note">Estimate from the scores alone (<code>ml.performance.estimated</code>, band '
+            "± <code>ml.performance.estimated_error</code>) and the realized value from the outcomes "
+            "joined (<code>ml.performance.realized</code>), which lags by the label delay; latest "
+            "sliding-window values below (docs/performance.md).</p>"
+        )
+        out.append(_performance_table(m))
+        out.append(
+            f'<div class="grid">{"".join(charts.card(figs.performance_figure(s)) for s in m.performance)}</div>'
+        )
 
     drifted = {d.feature for d in m.drifted}
     features = sorted(m.features, key=lambda f: (f.name not in drifted, f.name))
