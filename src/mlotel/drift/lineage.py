@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from mlotel import _semconv as sc
+from mlotel._warnings import warn
 from mlotel.data import read_input
 from mlotel.drift._json import expect
 from mlotel.sketches.frequent import CodedValues
@@ -63,7 +63,6 @@ __all__ = [
     "read_log_index",
 ]
 
-_logger = logging.getLogger("mlotel")
 
 #: Where a reference's rows came from: none served, all served, or some.
 SOURCES = ("training", "served", "mixed")
@@ -792,23 +791,10 @@ class FeedbackGuard:
         return [(self._instrument, self._attributes, gauge)]
 
     def _warn(self, runtime: Any, binding: Any, model: str, lineage: Lineage, attributes: dict) -> None:
-        from opentelemetry._logs import LogRecord, SeverityNumber
-
         body = (
             f"feedback loop: {100 * self.ratio:.1f}% of the drift reference of model {model!r} are "
             f"predictions {model!r} served itself ({lineage.describe()}): drift against it is hidden "
             "and a model retrained on it learns its own bias; compare with a training-time reference "
             "(docs/drift.md, Feedback loops)"
         )
-        _logger.warning("mlotel: %s", body)
-        logger = runtime.logger
-        if logger is None:
-            return
-        logger.emit(
-            LogRecord(
-                severity_text="WARN",
-                severity_number=SeverityNumber.WARN,
-                body=body,
-                attributes={**attributes, sc.REFERENCE_SOURCE: lineage.source},
-            )
-        )
+        warn(runtime.logger, body, {**attributes, sc.REFERENCE_SOURCE: lineage.source})

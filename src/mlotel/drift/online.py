@@ -28,13 +28,13 @@ under method ``reconstruction`` (:func:`mlotel.drift.multivariate.compare_recons
 
 from __future__ import annotations
 
-import logging
 import math
 from collections import deque
 from dataclasses import replace
 from typing import Any
 
 from mlotel import _semconv as sc
+from mlotel._warnings import warn
 from mlotel.drift.compare import FeatureKindMismatch, compare_features
 from mlotel.drift.multivariate import METHOD as RECONSTRUCTION
 from mlotel.drift.multivariate import (
@@ -46,8 +46,6 @@ from mlotel.drift.multivariate import (
 from mlotel.drift.profile import ReferenceProfile
 from mlotel.drift.thresholds import Thresholds, resolve_thresholds
 from mlotel.export._aggregates import GaugeState, SumState
-
-_logger = logging.getLogger("mlotel")
 
 FEATURE_INSTRUMENTS = (sc.FEATURE_VALUE, sc.FEATURE_CATEGORY_COUNT)
 PREDICTION_INSTRUMENTS = (sc.PREDICTION_VALUE, sc.PREDICTION_CLASS_COUNT)
@@ -293,21 +291,4 @@ class DriftMonitor:
 
     def _log(self, body: str, attributes: dict[str, Any]) -> None:
         """A WARN log record, correlated with the model's most recent call."""
-        from opentelemetry._logs import LogRecord, SeverityNumber
-
-        _logger.warning("mlotel: %s", body)
-        if self.logger is None:
-            return
-        span = getattr(self.binding, "last_span", None)
-        context = span.get_span_context() if span is not None else None
-        self.logger.emit(
-            LogRecord(
-                trace_id=context.trace_id if context else None,
-                span_id=context.span_id if context else None,
-                trace_flags=context.trace_flags if context else None,
-                severity_text="WARN",
-                severity_number=SeverityNumber.WARN,
-                body=body,
-                attributes={**dict(self.base), **attributes},
-            )
-        )
+        warn(self.logger, body, {**dict(self.base), **attributes}, getattr(self.binding, "last_span", None))

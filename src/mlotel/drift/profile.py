@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from mlotel._atomic import write_text
 from mlotel._buckets import parse_buckets
 from mlotel.data import Column, read_input, read_output
 from mlotel.data._columns import all_missing
@@ -318,15 +319,7 @@ class ReferenceProfile:
         The file is written to a temporary name and renamed, so a crash never leaves a
         half-written profile behind. Raises :class:`OSError` on I/O failure.
         """
-        path = os.fspath(path)
-        tmp = f"{path}.tmp{os.getpid()}"
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(self.to_json())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ReferenceProfile:

@@ -23,7 +23,6 @@ for the interval alone and for the last ``drift_window`` intervals merged:
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import deque
 from typing import Any
@@ -32,6 +31,7 @@ import numpy as np
 
 from mlotel import _faults
 from mlotel import _semconv as sc
+from mlotel._warnings import warn
 from mlotel.data import read_output
 from mlotel.export._aggregates import GaugeState
 from mlotel.outcomes._values import label_key
@@ -44,8 +44,6 @@ from mlotel.performance import (
     estimate,
     probability_scores,
 )
-
-_logger = logging.getLogger("mlotel")
 
 #: Small outputs are copied into a block and checked and aggregated together once it holds this
 #: many rows (or at the next collection): the fixed numpy cost is paid once per block, not per call.
@@ -217,24 +215,7 @@ class PerformanceMonitor:
 
     def _log(self, body: str) -> None:
         """A WARN log record, correlated with the model's most recent call."""
-        from opentelemetry._logs import LogRecord, SeverityNumber
-
-        _logger.warning("mlotel: %s", body)
-        if self.logger is None:
-            return
-        span = getattr(self.binding, "last_span", None)
-        context = span.get_span_context() if span is not None else None
-        self.logger.emit(
-            LogRecord(
-                trace_id=context.trace_id if context else None,
-                span_id=context.span_id if context else None,
-                trace_flags=context.trace_flags if context else None,
-                severity_text="WARN",
-                severity_number=SeverityNumber.WARN,
-                body=body,
-                attributes=dict(self.base),
-            )
-        )
+        warn(self.logger, body, dict(self.base), getattr(self.binding, "last_span", None))
 
 
 def _gauge(value: float) -> GaugeState:

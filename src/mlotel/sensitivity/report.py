@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlotel._atomic import write_text
 from mlotel.version import __version__
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "FeatureSensitivity", "SensitivityReport"]
@@ -236,15 +237,7 @@ class SensitivityReport:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the report as UTF-8 JSON, through a temporary file renamed into place.
         Raises :class:`OSError` on I/O failure."""
-        path = os.fspath(path)
-        tmp = f"{path}.tmp{os.getpid()}"
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(self.to_json())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SensitivityReport:
