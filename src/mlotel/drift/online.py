@@ -76,7 +76,10 @@ class DriftMonitor:
             sc.FEATURE_DRIFT, "gauge", "1", "Drift of an input feature against the training reference."
         )
         self._prediction_drift = registry.instrument(
-            sc.PREDICTION_DRIFT, "gauge", "1", "Drift of the predictions against the reference's predictions (else its target)."
+            sc.PREDICTION_DRIFT,
+            "gauge",
+            "1",
+            "Drift of the predictions against the reference's predictions (else its target).",
         )
         self._alerts = registry.instrument(
             sc.DRIFT_ALERT_COUNT, "counter", "{alert}", "Drift alerts: a feature's verdict turned to alert."
