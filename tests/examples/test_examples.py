@@ -201,3 +201,28 @@ def test_build_reference_then_gated_batch_scoring(collector, tmp_path):
     assert bmi.split()[1] == "alert"
     assert "not scored" in proc.stderr
     assert not (tmp_path / "drifted.scores.csv").exists()
+
+
+def test_beyond_one_feature_multivariate_and_estimated_accuracy(collector, tmp_path):
+    proc = _run([sys.executable, str(EXAMPLES / "beyond_one_feature.py")], _env(collector), tmp_path)
+    assert "served 40 batches" in proc.stdout, proc.stdout
+    receiver = collector.receiver
+
+    def sliding(name, **where):
+        metric = receiver.wait_for_metrics(name)[-1]
+        points = [attrs_to_dict(p.attributes) | {"value": p.as_double} for p in metric.data_points]
+        return [p for p in points if all(p.get(k) == v for k, v in where.items())]
+
+    # The data bug moves no feature on its own, but the multivariate model sees it.
+    (mv,) = sliding(sc.MULTIVARIATE_DRIFT, **{sc.DRIFT_WINDOW: "sliding"})
+    (upper,) = sliding(sc.MULTIVARIATE_DRIFT_UPPER, **{sc.DRIFT_WINDOW: "sliding"})
+    assert mv["value"] > upper["value"]
+    psi = sliding(sc.FEATURE_DRIFT, **{sc.DRIFT_WINDOW: "sliding", sc.DRIFT_METHOD: "psi"})
+    assert psi and max(p["value"] for p in psi) < 0.2
+    alert = receiver.wait_for_logs(where=lambda r: r.attributes.get(sc.DRIFT_METHOD) == "reconstruction")
+    assert "multivariate" in alert[0].body
+    # Accuracy estimated from the scores, next to the accuracy of the labels that came back.
+    accuracy = {sc.PERFORMANCE_METRIC: "accuracy", sc.PERFORMANCE_WINDOW: "sliding"}
+    (estimated,) = sliding(sc.PERFORMANCE_ESTIMATED, **accuracy)
+    (realized,) = sliding(sc.PERFORMANCE_REALIZED, **accuracy)
+    assert 0.8 < estimated["value"] <= 1 and 0.8 < realized["value"] <= 1
