@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test harness
 
 import mlotel  # noqa: E402
 from mlotel import _runtime  # noqa: E402
+from mlotel import _semconv as sc  # noqa: E402
 
 
 class _DropExporter(SpanExporter):
@@ -197,10 +198,25 @@ def real_export_mode(protocol: str, calls: int, rate: float, rounds: int) -> Non
                 with tracer.start_as_current_span("x"):
                     pass
 
+            identity = {sc.MODEL_NAME: "plain", sc.OPERATION_NAME: "predict", sc.MODEL_VERSION: "1"}
+
+            def sdk_span_with_attributes():
+                # The floor of any decorated call: the span attributes mlotel sets on every
+                # call (model identity, prediction id, batch size), nothing else.
+                with tracer.start_as_current_span("x") as span:
+                    span.set_attributes(
+                        {
+                            **identity,
+                            sc.PREDICTION_ID: f"{span.get_span_context().span_id:016x}",
+                            sc.BATCH_SIZE: 1,
+                        }
+                    )
+
             results = median_of_rounds(
                 {
                     "bare call": lambda: bare(row),
                     "sdk span": sdk_span,
+                    "sdk span + mlotel's 5 attributes": sdk_span_with_attributes,
                     "decorated, no sketch": lambda: plain(row),
                     "decorated, defaults": lambda: default(row),
                 },
